@@ -1,0 +1,182 @@
+"""The one exception tree of catalog-bridge, and the one table mapping it to exit codes.
+
+Every error a user can cause or meet is a :class:`BridgeError`. Its message is meant to be
+printed as is: it names the file/line/rule or the organization/project/repository and the
+Azure DevOps error code, and it never contains a token (messages pass through
+:func:`bridge.secrets.redact`).
+"""
+
+from __future__ import annotations
+
+from bridge.secrets import redact
+
+# Exit codes, documented in `catalog-bridge --help` and the README.
+EXIT_OK = 0
+EXIT_PROBLEMS = 1  # validation problems found, or a sync finished with failures
+EXIT_USAGE = 2  # bad command line
+EXIT_CONFIG = 3  # configuration file missing or invalid
+EXIT_AUTH = 4  # a token was refused (authentication or authorization)
+EXIT_UNAVAILABLE = 5  # Azure DevOps / broker unreachable or failing
+EXIT_INTERRUPTED = 130
+
+
+class BridgeError(Exception):
+    """Base class of every error catalog-bridge reports to its users."""
+
+    def __str__(self) -> str:
+        return redact(super().__str__())
+
+
+class UsageError(BridgeError):
+    """The command line asks for something that cannot be done."""
+
+
+class ConfigError(BridgeError):
+    """The configuration file is missing or invalid.
+
+    ``key`` is the path of the offending key, e.g. ``profiles[0].organizations``.
+    """
+
+    def __init__(self, message: str, *, key: str | None = None, source: str | None = None):
+        self.key = key
+        self.source = source
+        where = ": ".join(part for part in (source, key) if part)
+        super().__init__(f"{where}: {message}" if where else message)
+
+
+class InputError(BridgeError):
+    """An input file cannot be used (unreadable, too large, not UTF-8, ...)."""
+
+
+class AzureDevOpsError(BridgeError):
+    """A failed call to Azure DevOps (or to a Snyk Broker in front of it).
+
+    Carries where it happened (organization/project/repository), the Azure DevOps error code
+    (``TF401019``, ``VS403403``, ...) when the service sent one, and the HTTP status.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        organization: str | None = None,
+        project: str | None = None,
+        repository: str | None = None,
+        code: str | None = None,
+        status: int | None = None,
+        hint: str | None = None,
+    ) -> None:
+        self.message = message
+        self.organization = organization
+        self.project = project
+        self.repository = repository
+        self.code = code
+        self.status = status
+        self.hint = hint
+        super().__init__(message)
+
+    @property
+    def where(self) -> str:
+        """``org/project/repo`` as far as known."""
+        return "/".join(p for p in (self.organization, self.project, self.repository) if p)
+
+    def __str__(self) -> str:
+        details = ", ".join(
+            part for part in (self.code, f"HTTP {self.status}" if self.status else None) if part
+        )
+        text = f"{self.where}: {self.message}" if self.where else self.message
+        if details:
+            text += f" ({details})"
+        if self.hint:
+            text += f". Hint: {self.hint}"
+        return redact(text)
+
+
+class AuthenticationError(AzureDevOpsError):
+    """The token was refused.
+
+    ``reason`` is ``"unknown-token"`` (missing, malformed or unknown: Azure answers with its
+    sign-in page) or ``"rejected"`` (expired, revoked or lacking a scope: HTTP 401/403).
+    """
+
+    def __init__(self, message: str, *, reason: str, **kwargs: object) -> None:
+        self.reason = reason
+        super().__init__(message, **kwargs)  # type: ignore[arg-type]
+
+
+class NotFoundError(AzureDevOpsError):
+    """Something addressed does not exist (or the token may not see it)."""
+
+
+class ProjectNotFoundError(NotFoundError):
+    """``TF200016`` / ``VS800075``: the project is missing or not visible."""
+
+
+class RepositoryNotFoundError(NotFoundError):
+    """``TF401019``: the repository is missing, not visible or disabled."""
+
+
+class EmptyRepositoryError(NotFoundError):
+    """``VS403403``: the repository has no branches yet."""
+
+
+class ItemNotFoundError(NotFoundError):
+    """``TF401174``: the file does not exist at that version (a normal outcome)."""
+
+
+class BranchNotFoundError(NotFoundError):
+    """``TF401175``: the branch or version does not resolve."""
+
+
+class ConflictError(AzureDevOpsError):
+    """``TF401179`` (duplicate pull request) or ``TF401028`` (stale ref)."""
+
+
+class RateLimitError(AzureDevOpsError):
+    """``TF400733``: still throttled after every retry."""
+
+
+class ServiceError(AzureDevOpsError):
+    """5xx answers, connection failures and timeouts that outlasted the retries."""
+
+
+class ProtocolError(AzureDevOpsError):
+    """An answer that is not what the API documents (HTML, truncated or non-JSON body)."""
+
+
+class ApiVersionError(AzureDevOpsError):
+    """The server supports no api-version this tool can speak."""
+
+
+class BrokerError(AzureDevOpsError):
+    """A Snyk Broker refused or failed to relay a request (``x-broker-failure``)."""
+
+
+class BrokerBlockedError(BrokerError):
+    """The broker client's accept rules blocked the request (``FILTER_BLOCKED``)."""
+
+
+class EmulatorError(BridgeError):
+    """The Azure DevOps emulator cannot start or its estate file is invalid."""
+
+
+_EXIT_CODES: tuple[tuple[type[BaseException], int], ...] = (
+    # Most specific first: the first matching class wins.
+    (UsageError, EXIT_USAGE),
+    (ConfigError, EXIT_CONFIG),
+    (EmulatorError, EXIT_CONFIG),
+    (AuthenticationError, EXIT_AUTH),
+    (BrokerBlockedError, EXIT_AUTH),
+    (AzureDevOpsError, EXIT_UNAVAILABLE),
+    (InputError, EXIT_PROBLEMS),
+    (KeyboardInterrupt, EXIT_INTERRUPTED),
+    (BridgeError, EXIT_PROBLEMS),
+)
+
+
+def exit_code_for(error: BaseException) -> int:
+    """The process exit code for ``error`` (the single place this mapping lives)."""
+    for cls, code in _EXIT_CODES:
+        if isinstance(error, cls):
+            return code
+    return EXIT_PROBLEMS
