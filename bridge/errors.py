@@ -26,6 +26,10 @@ class BridgeError(Exception):
     def __str__(self) -> str:
         return redact(super().__str__())
 
+    def __repr__(self) -> str:
+        # repr() shows the raw arguments, which may echo a token back from a server.
+        return redact(super().__repr__())
+
 
 class UsageError(BridgeError):
     """The command line asks for something that cannot be done."""

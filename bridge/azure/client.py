@@ -1,0 +1,602 @@
+"""``AzureDevOpsClient``: the Azure DevOps resources catalog-bridge reads and writes.
+
+One client serves one organization, directly (PAT) or through a Snyk Broker, and owns one
+``httpx.AsyncClient``. Every list is an async iterator that fetches page by page, so nothing
+holds more of an estate in memory than the page at hand.
+"""
+
+from __future__ import annotations
+
+import base64
+import logging
+import ssl
+from collections.abc import AsyncIterator, Mapping, Sequence
+from dataclasses import replace
+from datetime import UTC, datetime
+from types import TracebackType
+from typing import Any, Self
+
+import httpx
+
+from bridge import __version__
+from bridge.azure import models, versions
+from bridge.azure.broker import BrokerSettings, broker_endpoints, catalog_rule_hint
+from bridge.azure.endpoints import CLOUD_API_URL, Service, resolve_endpoints, segment
+from bridge.azure.failures import Where, auth_error
+from bridge.azure.limiter import identity_of
+from bridge.azure.retry import RetryPolicy
+from bridge.azure.stats import RequestStats
+from bridge.azure.transport import Call, RequestEngine
+from bridge.errors import ConfigError, ItemNotFoundError, ProtocolError
+from bridge.secrets import Secret, redact, register
+
+_log = logging.getLogger("bridge.azure")
+
+# PAT scopes, named as the Azure DevOps token page names them (for refusal messages).
+_CODE_READ = "Code (Read)"
+_CODE_WRITE = "Code (Read & write)"
+_PROJECT_READ = "Project and Team (Read)"
+_ANALYTICS_READ = "Code (Read) and Analytics (Read)"
+_ENTITLEMENTS_READ = "Member Entitlement Management (Read)"
+_GRAPH_READ = "Graph (Read)"
+_ALL_ORGANIZATIONS = "'All accessible organizations' (organization list)"
+_ANY = "any"
+
+_CODE_SEARCH_MAX_SKIP = 1000  # Code Search rejects $skip >= 1000
+_CONTINUATION_HEADER = "x-ms-continuationtoken"
+
+
+class AzureDevOpsClient:
+    """Async client for one Azure DevOps organization.
+
+    Give either ``token`` (a PAT, sent as HTTP Basic with an empty user name) or ``broker``
+    (requests then go through the Snyk Broker and carry no PAT: the broker client adds its
+    own). ``organization`` may be None only to list the organizations a token can see.
+    ``api_url`` is the profile's API URL: the cloud (``https://dev.azure.com/``), a legacy
+    ``https://{org}.visualstudio.com/`` or any server/emulator URL (``https://srv/tfs/``).
+    Plain ``http://`` is refused unless the host is loopback or ``allow_http`` is set.
+
+    ``concurrency`` bounds requests in flight per (host, identity), shared with every other
+    client of the same host and token in the event loop. ``transport`` replaces the network
+    (tests inject ``httpx.MockTransport``). ``stats`` may be shared between clients to count
+    a whole sync.
+
+    Use it as an async context manager (``async with AzureDevOpsClient(...) as client``).
+    """
+
+    def __init__(
+        self,
+        organization: str | None,
+        *,
+        token: Secret | None = None,
+        api_url: str = CLOUD_API_URL,
+        broker: BrokerSettings | None = None,
+        allow_http: bool = False,
+        concurrency: int = 16,
+        retry: RetryPolicy | None = None,
+        timeout: float = 30.0,
+        verify: ssl.SSLContext | bool = True,
+        stats: RequestStats | None = None,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
+        if token is not None and not isinstance(token, Secret):
+            raise TypeError("the token must be wrapped in a Secret")
+        if concurrency < 1:
+            raise ConfigError("concurrency must be at least 1")
+        headers = {
+            "Accept": "application/json",
+            # Without it, a refused token is redirected to the interactive sign-in page.
+            "X-TFS-FedAuthRedirect": "Suppress",
+            "User-Agent": f"catalog-bridge/{__version__}",
+        }
+        if broker is not None:
+            self.endpoints = broker_endpoints(broker, organization, allow_http=allow_http)
+            identity = identity_of(broker.token)
+        elif token:
+            self.endpoints = resolve_endpoints(api_url, organization, allow_http=allow_http)
+            identity = identity_of(token)
+            credentials = base64.b64encode(f":{token.reveal()}".encode()).decode("ascii")
+            register(credentials)  # the header value is as secret as the token
+            headers["Authorization"] = f"Basic {credentials}"
+        else:
+            raise ConfigError("an Azure DevOps token or a Snyk Broker is needed")
+        self.organization = organization
+        self.via_broker = broker is not None
+        self._http = httpx.AsyncClient(
+            headers=headers,
+            timeout=timeout,
+            follow_redirects=False,  # a redirect means the token was not accepted
+            verify=verify,
+            transport=transport,
+        )
+        self._engine = RequestEngine(
+            self.endpoints,
+            self._http,
+            identity=identity,
+            via_broker=self.via_broker,
+            concurrency=concurrency,
+            retry=retry or RetryPolicy(),
+            stats=stats or RequestStats(),
+        )
+
+    @property
+    def stats(self) -> RequestStats:
+        """Requests, retries, throttling and pauses counted so far."""
+        return self._engine.stats
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        """Close the connections."""
+        await self._http.aclose()
+
+    def __repr__(self) -> str:
+        mode = "broker" if self.via_broker else "direct"
+        return redact(
+            f"AzureDevOpsClient(organization={self.organization!r}, {mode}, "
+            f"endpoints={self.endpoints!r})"
+        )
+
+    # -- identity and organizations ---------------------------------------------------------
+
+    async def connection_data(self) -> models.ConnectionData:
+        """Probe who the token authenticates as; AuthenticationError if nobody."""
+        where = self._where()
+        reply = await self._engine.send(
+            Call(
+                "GET",
+                Service.CORE,
+                "_apis/connectionData",
+                versions.CONNECTION_DATA,
+                where,
+                _ANY,
+                params={"connectOptions": "none"},
+            )
+        )
+        data = models.parse_connection_data(reply.data)
+        if data.is_anonymous:
+            raise auth_error(
+                "Azure DevOps did not recognise any identity for the token",
+                where,
+                reason="unknown-token",
+            )
+        return data
+
+    async def organizations(self) -> AsyncIterator[models.Organization]:
+        """The organizations the token can see (profile ``me`` + accounts), for ``["*"]``."""
+        where = self._where()
+        profile = await self._engine.send(
+            Call(
+                "GET",
+                Service.PROFILE,
+                "_apis/profile/profiles/me",
+                versions.DEFAULT,
+                where,
+                _ALL_ORGANIZATIONS,
+            )
+        )
+        accounts = await self._engine.send(
+            Call(
+                "GET",
+                Service.PROFILE,
+                "_apis/accounts",
+                versions.DEFAULT,
+                where,
+                _ALL_ORGANIZATIONS,
+                params={"memberId": models.parse_profile_id(profile.data)},
+            )
+        )
+        for item in models.envelope(accounts.data, "accounts"):
+            yield models.parse_organization(item)
+
+    # -- projects and repositories -----------------------------------------------------------
+
+    async def projects(self) -> AsyncIterator[models.Project]:
+        """Every project of the organization (paged by continuation token)."""
+        call = Call(
+            "GET", Service.CORE, "_apis/projects", versions.DEFAULT, self._where(), _PROJECT_READ
+        )
+        async for page in self._continued(call, "projects"):
+            for item in page:
+                yield models.parse_project(item)
+
+    async def repositories(self, project: str | None = None) -> AsyncIterator[models.Repository]:
+        """The repositories of ``project``, or of the whole organization (one unpaged list)."""
+        path = "_apis/git/repositories"
+        if project is not None:
+            path = f"{segment(project)}/{path}"
+        reply = await self._engine.send(
+            Call("GET", Service.CORE, path, versions.DEFAULT, self._where(project), _CODE_READ)
+        )
+        for item in models.envelope(reply.data, "repositories"):
+            yield models.parse_repository(item, self.endpoints.web)
+
+    async def file_content(
+        self, project: str, repository: str, path: str, *, branch: str | None = None
+    ) -> models.FileContent | None:
+        """A file's text at the default branch (or ``branch``); None if there is no such file.
+
+        Missing file (``TF401174``) and a folder at ``path`` give None. An empty repository,
+        an unknown branch or repository raise. Through a broker, a read the accept rules
+        block raises BrokerBlockedError saying which rule to add, never None.
+        """
+        params = {"path": path, "includeContent": "true", "$format": "json"}
+        if branch is not None:
+            params["versionDescriptor.version"] = branch.removeprefix("refs/heads/")
+            params["versionDescriptor.versionType"] = "branch"
+        call = Call(
+            "GET",
+            Service.CORE,
+            _repo_path(project, repository, "items"),
+            versions.DEFAULT,
+            self._where(project, repository),
+            _CODE_READ,
+            params=params,
+            blocked_hint=catalog_rule_hint(path),
+        )
+        try:
+            reply = await self._engine.send(call)
+        except ItemNotFoundError:
+            return None
+        return models.parse_file(reply.data, path)
+
+    # -- history ------------------------------------------------------------------------------
+
+    async def latest_commit(
+        self, project: str, repository: str, *, branch: str | None = None
+    ) -> models.Commit | None:
+        """The newest commit of the default branch (or ``branch``); None if there is none."""
+        params = {"searchCriteria.$top": "1"}
+        if branch is not None:
+            params["searchCriteria.itemVersion.version"] = branch.removeprefix("refs/heads/")
+        reply = await self._engine.send(
+            self._commits_call(project, repository, params),
+        )
+        commits = models.envelope(reply.data, "commits")
+        return models.parse_commit(commits[0]) if commits else None
+
+    async def commits(
+        self,
+        project: str,
+        repository: str,
+        *,
+        since: datetime,
+        until: datetime | None = None,
+        branch: str | None = None,
+        page_size: int = 100,
+    ) -> AsyncIterator[models.Commit]:
+        """Commits made between ``since`` and ``until`` (newest first), paged by ``$skip``."""
+        params = {"searchCriteria.fromDate": _utc(since)}
+        if until is not None:
+            params["searchCriteria.toDate"] = _utc(until)
+        if branch is not None:
+            params["searchCriteria.itemVersion.version"] = branch.removeprefix("refs/heads/")
+        call = self._commits_call(project, repository, params)
+        pages = self._skipped(
+            call, "commits", "searchCriteria.$top", "searchCriteria.$skip", page_size
+        )
+        async for page in pages:
+            for item in page:
+                yield models.parse_commit(item)
+
+    async def refs(
+        self, project: str, repository: str, *, filter: str | None = None, page_size: int = 100
+    ) -> AsyncIterator[models.Ref]:
+        """Refs whose name starts with ``refs/{filter}`` (e.g. ``heads/``), page by page."""
+        params = {"$top": str(page_size)}
+        if filter is not None:
+            params["filter"] = filter.removeprefix("refs/")
+        call = Call(
+            "GET",
+            Service.CORE,
+            _repo_path(project, repository, "refs"),
+            versions.DEFAULT,
+            self._where(project, repository),
+            _CODE_READ,
+            params=params,
+        )
+        async for page in self._continued(call, "refs"):
+            for item in page:
+                yield models.parse_ref(item)
+
+    async def pushes(
+        self,
+        project: str,
+        repository: str,
+        *,
+        ref_name: str | None = None,
+        page_size: int = 100,
+    ) -> AsyncIterator[models.Push]:
+        """Pushes to the repository (to ``ref_name`` only, if given), newest first."""
+        params = {} if ref_name is None else {"searchCriteria.refName": _full_ref(ref_name)}
+        call = Call(
+            "GET",
+            Service.CORE,
+            _repo_path(project, repository, "pushes"),
+            versions.DEFAULT,
+            self._where(project, repository),
+            _CODE_READ,
+            params=params,
+        )
+        async for page in self._skipped(call, "pushes", "$top", "$skip", page_size):
+            for item in page:
+                yield models.parse_push(item)
+
+    # -- proposing a file ----------------------------------------------------------------------
+
+    async def push_file(
+        self,
+        project: str,
+        repository: str,
+        *,
+        branch: str,
+        base_commit_id: str,
+        path: str,
+        content: str,
+        comment: str,
+        change_type: str = "add",
+    ) -> models.Push:
+        """Commit one file to ``branch`` in one push.
+
+        ``base_commit_id`` is the commit a new branch starts from, or the current tip of an
+        existing branch (all zeros for the first commit of an empty repository). A stale tip
+        raises ConflictError (``TF401028``).
+        """
+        body = {
+            "refUpdates": [{"name": _full_ref(branch), "oldObjectId": base_commit_id}],
+            "commits": [
+                {
+                    "comment": comment,
+                    "changes": [
+                        {
+                            "changeType": change_type,
+                            "item": {"path": path},
+                            "newContent": {"content": content, "contentType": "rawtext"},
+                        }
+                    ],
+                }
+            ],
+        }
+        reply = await self._engine.send(
+            Call(
+                "POST",
+                Service.CORE,
+                _repo_path(project, repository, "pushes"),
+                versions.DEFAULT,
+                self._where(project, repository),
+                _CODE_WRITE,
+                body=body,
+                idempotent=False,
+            )
+        )
+        return models.parse_push(reply.data)
+
+    async def pull_requests(
+        self,
+        project: str,
+        repository: str,
+        *,
+        status: str = "active",
+        source_ref: str | None = None,
+        target_ref: str | None = None,
+        page_size: int = 100,
+    ) -> AsyncIterator[models.PullRequest]:
+        """Pull requests of the repository in ``status`` (``active``, ``completed``, ``all``)."""
+        params = {"searchCriteria.status": status}
+        if source_ref is not None:
+            params["searchCriteria.sourceRefName"] = _full_ref(source_ref)
+        if target_ref is not None:
+            params["searchCriteria.targetRefName"] = _full_ref(target_ref)
+        call = Call(
+            "GET",
+            Service.CORE,
+            _repo_path(project, repository, "pullrequests"),
+            versions.DEFAULT,
+            self._where(project, repository),
+            _CODE_READ,
+            params=params,
+        )
+        async for page in self._skipped(call, "pull requests", "$top", "$skip", page_size):
+            for item in page:
+                yield models.parse_pull_request(item)
+
+    async def create_pull_request(
+        self,
+        project: str,
+        repository: str,
+        *,
+        source_ref: str,
+        target_ref: str,
+        title: str,
+        description: str = "",
+    ) -> models.PullRequest:
+        """Open a pull request; ConflictError (``TF401179``) if an active one already exists."""
+        body = {
+            "sourceRefName": _full_ref(source_ref),
+            "targetRefName": _full_ref(target_ref),
+            "title": title,
+            "description": description,
+        }
+        reply = await self._engine.send(
+            Call(
+                "POST",
+                Service.CORE,
+                _repo_path(project, repository, "pullrequests"),
+                versions.DEFAULT,
+                self._where(project, repository),
+                _CODE_WRITE,
+                body=body,
+                idempotent=False,
+            )
+        )
+        return models.parse_pull_request(reply.data)
+
+    # -- search, languages, users ---------------------------------------------------------------
+
+    async def code_search(
+        self,
+        search_text: str,
+        *,
+        project: str | None = None,
+        filters: Mapping[str, Sequence[str]] | None = None,
+        page_size: int = 1000,
+    ) -> AsyncIterator[models.CodeSearchHit]:
+        """Files Code Search finds for ``search_text`` (e.g. ``path:/catalog-info.yaml``).
+
+        Pages with ``$skip``/``$top`` until ``count`` is reached. Code Search refuses
+        ``$skip`` of 1000 or more, so a query matching more files stops there with a warning
+        (narrow it by project or path).
+        """
+        path = "_apis/search/codesearchresults"
+        if project is not None:
+            path = f"{segment(project)}/{path}"
+        body: dict[str, Any] = {
+            "searchText": search_text,
+            "$top": page_size,
+            # A stable order keeps pages from overlapping or skipping files.
+            "$orderBy": [{"field": "path", "sortOrder": "ASC"}],
+        }
+        if filters:
+            body["filters"] = {key: list(values) for key, values in filters.items()}
+        skip = 0
+        while True:
+            call = Call(
+                "POST",
+                Service.SEARCH,
+                path,
+                versions.DEFAULT,
+                self._where(project),
+                _CODE_READ,
+                body={**body, "$skip": skip},
+                idempotent=True,  # a search changes nothing
+            )
+            page = models.parse_code_search_page((await self._engine.send(call)).data)
+            for hit in page.hits:
+                yield hit
+            skip += len(page.hits)
+            if page.info_code and not page.hits:
+                _log.warning("Code Search returned nothing: infoCode %d", page.info_code)
+            if not page.hits or skip >= page.count:
+                return
+            if skip >= _CODE_SEARCH_MAX_SKIP:
+                _log.warning(
+                    "Code Search matched %d files but returns at most %d per query; "
+                    "narrow the query by project or path",
+                    page.count,
+                    skip,
+                )
+                return
+
+    async def language_metrics(self, project: str) -> models.ProjectLanguages:
+        """The languages of every repository in ``project`` (one request per project)."""
+        reply = await self._engine.send(
+            Call(
+                "GET",
+                Service.CORE,
+                f"{segment(project)}/_apis/projectanalysis/languagemetrics",
+                versions.LANGUAGE_METRICS,
+                self._where(project),
+                _ANALYTICS_READ,
+            )
+        )
+        return models.parse_project_languages(reply.data)
+
+    async def user_entitlements(self) -> models.UserEntitlementsPage:
+        """The first page of the organization's user entitlements (a scope probe)."""
+        reply = await self._engine.send(
+            Call(
+                "GET",
+                Service.ENTITLEMENTS,
+                "_apis/userentitlements",
+                versions.DEFAULT,
+                self._where(),
+                _ENTITLEMENTS_READ,
+            )
+        )
+        return models.parse_user_entitlements(reply.data)
+
+    async def users(self, *, subject_types: str = "aad,msa") -> AsyncIterator[models.GraphUser]:
+        """The organization's users from the Graph API (paged by continuation token)."""
+        call = Call(
+            "GET",
+            Service.GRAPH,
+            "_apis/graph/users",
+            versions.GRAPH_USERS,
+            self._where(),
+            _GRAPH_READ,
+            params={"subjectTypes": subject_types},
+        )
+        async for page in self._continued(call, "users"):
+            for item in page:
+                yield models.parse_graph_user(item)
+
+    # -- plumbing -------------------------------------------------------------------------------
+
+    def _where(self, project: str | None = None, repository: str | None = None) -> Where:
+        return Where(self.organization, project, repository)
+
+    def _commits_call(self, project: str, repository: str, params: dict[str, str]) -> Call:
+        return Call(
+            "GET",
+            Service.CORE,
+            _repo_path(project, repository, "commits"),
+            versions.DEFAULT,
+            self._where(project, repository),
+            _CODE_READ,
+            params=params,
+        )
+
+    async def _continued(self, call: Call, what: str) -> AsyncIterator[list[Any]]:
+        """Pages of a list that signals more with the ``x-ms-continuationtoken`` header."""
+        seen: set[str] = set()
+        while True:
+            reply = await self._engine.send(call)
+            yield models.envelope(reply.data, what)
+            token = reply.headers.get(_CONTINUATION_HEADER)
+            if not token:
+                return
+            if token in seen:
+                # Following it again would loop forever.
+                raise ProtocolError(f"the {what} list repeated a continuation token")
+            seen.add(token)
+            call = replace(call, params={**call.params, "continuationToken": token})
+
+    async def _skipped(
+        self, call: Call, what: str, top: str, skip: str, page_size: int
+    ) -> AsyncIterator[list[Any]]:
+        """Pages of a list paged by ``$top``/``$skip``; a short page is the last."""
+        offset = 0
+        while True:
+            params = {**call.params, top: str(page_size), skip: str(offset)}
+            page = models.envelope(
+                (await self._engine.send(replace(call, params=params))).data, what
+            )
+            yield page
+            if len(page) < page_size:
+                return
+            offset += len(page)
+
+
+def _repo_path(project: str, repository: str, resource: str) -> str:
+    return f"{segment(project)}/_apis/git/repositories/{segment(repository)}/{resource}"
+
+
+def _full_ref(branch: str) -> str:
+    """``main`` -> ``refs/heads/main``; full ref names pass unchanged."""
+    return branch if branch.startswith("refs/") else f"refs/heads/{branch}"
+
+
+def _utc(moment: datetime) -> str:
+    """An ISO 8601 UTC timestamp as Azure DevOps expects in search criteria (naive = UTC)."""
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")

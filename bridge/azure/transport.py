@@ -1,0 +1,253 @@
+"""The request engine: every HTTP call to Azure DevOps (directly or through a broker).
+
+For each call it picks the api-version (stepping down to a server's ceiling), waits for the
+shared (host, identity) limiter, sends the request, applies throttling headers, turns the
+answer into data or a typed error, and retries transient failures with exponential backoff and
+full jitter within the retry policy's bounds. Nothing it logs or raises contains a token.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+
+from bridge.azure import versions
+from bridge.azure.broker import classify_broker, relayed
+from bridge.azure.endpoints import OrgEndpoints, Service
+from bridge.azure.failures import Failure, Where, classify, decode_json, make_error
+from bridge.azure.limiter import HostLimiter, shared_limiter
+from bridge.azure.retry import RetryPolicy
+from bridge.azure.stats import RequestStats
+from bridge.errors import AzureDevOpsError, ServiceError
+from bridge.secrets import redact
+
+_log = logging.getLogger("bridge.azure")
+
+
+class _RedactSecrets(logging.Filter):
+    """Scrubs secrets from log lines (httpx logs request URLs, which may hold a broker token)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        text = record.getMessage()
+        clean = redact(text)
+        if clean != text:
+            record.msg, record.args = clean, None
+        return True
+
+
+_httpx_log = logging.getLogger("httpx")
+if not any(isinstance(existing, _RedactSecrets) for existing in _httpx_log.filters):
+    _httpx_log.addFilter(_RedactSecrets())
+
+
+@dataclass(frozen=True, slots=True)
+class Call:
+    """One API call as the client describes it, before negotiation and retries.
+
+    ``path`` is relative to the service base and already percent-encoded; ``scope`` names
+    the PAT scope the call needs (for the message when the token is refused). ``idempotent``
+    is False for calls that change something: those are repeated only when the failed
+    attempt certainly had no effect. ``blocked_hint`` replaces the generic advice when a
+    broker's accept rules block the call.
+    """
+
+    method: str
+    service: Service
+    path: str
+    api_version: str
+    where: Where
+    scope: str
+    params: Mapping[str, str] = field(default_factory=dict)
+    body: Any = None
+    idempotent: bool = True
+    blocked_hint: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Reply:
+    """A successful answer: the decoded JSON body and the response headers."""
+
+    data: Any
+    headers: httpx.Headers
+
+
+class RequestEngine:
+    """Sends :class:`Call` objects for one organization over one ``httpx.AsyncClient``."""
+
+    __slots__ = (
+        "_ceilings",
+        "_concurrency",
+        "_endpoints",
+        "_http",
+        "_identity",
+        "_retry",
+        "_rng",
+        "_via_broker",
+        "stats",
+    )
+
+    def __init__(
+        self,
+        endpoints: OrgEndpoints,
+        http: httpx.AsyncClient,
+        *,
+        identity: str,
+        via_broker: bool,
+        concurrency: int,
+        retry: RetryPolicy,
+        stats: RequestStats,
+    ) -> None:
+        self._endpoints = endpoints
+        self._http = http
+        self._identity = identity
+        self._via_broker = via_broker
+        self._concurrency = concurrency
+        self._retry = retry
+        self._rng = random.Random()
+        self._ceilings = versions.VersionCeilings()
+        self.stats = stats
+
+    async def send(self, call: Call) -> Reply:
+        """Perform ``call``; returns its answer or raises an ``AzureDevOpsError``."""
+        base = self._endpoints.base(call.service)
+        url = self._endpoints.url(call.service, call.path)
+        host = httpx.URL(url).netloc.decode("ascii")
+        limiter = shared_limiter(host, self._identity, self._concurrency)
+        deadline = time.monotonic() + self._retry.max_elapsed
+        stepped_down = False
+        tries = 0  # failed attempts that count against the retry policy
+        while True:
+            version = self._ceilings.version_for(base, call.api_version)
+            outcome, retry_after = await self._attempt(call, url, version, limiter)
+            if isinstance(outcome, Reply):
+                return outcome
+            ceiling = outcome.ceiling
+            if ceiling is not None and not stepped_down and ceiling < versions.number(version):
+                # Not a retry: the server told us which version it speaks.
+                self._ceilings.learn(base, ceiling)
+                stepped_down = True
+                _log.info("%s speaks api-version %d.%d at most", redact(base), *ceiling)
+                continue
+            tries += 1
+            wait = self._wait_before_retry(
+                outcome,
+                call,
+                tries=tries,
+                retry_after=retry_after,
+                deadline=deadline,
+                limiter=limiter,
+            )
+            if wait is None:
+                raise _gave_up(outcome.error, tries)
+            self.stats.retries += 1
+            _log.info(
+                "retrying %s %s in %.2fs (attempt %d failed: %s)",
+                call.method,
+                redact(url),
+                wait,
+                tries,
+                outcome.error,
+            )
+            await asyncio.sleep(wait)
+
+    async def _attempt(
+        self, call: Call, url: str, version: str, limiter: HostLimiter
+    ) -> tuple[Reply | Failure, float | None]:
+        params = {**call.params, "api-version": version}
+        try:
+            async with limiter.slot():
+                self.stats.requests += 1
+                response = await self._http.request(call.method, url, params=params, json=call.body)
+        except httpx.TransportError as error:
+            return _transport_failure(error, call.where, url), None
+        retry_after = limiter.observe(response.headers)
+        if retry_after is not None:
+            self.stats.paused += 1
+        if response.status_code == 429:
+            self.stats.throttled += 1
+        _log.debug("%s %s -> HTTP %d", call.method, redact(url), response.status_code)
+        return self._interpret(response, call), retry_after
+
+    def _interpret(self, response: httpx.Response, call: Call) -> Reply | Failure:
+        if self._via_broker:
+            failure = classify_broker(
+                response,
+                call.where,
+                method=call.method,
+                path=call.path,
+                blocked_hint=call.blocked_hint,
+            )
+            if failure is not None:
+                return failure
+        outcome: Reply | Failure
+        status = response.status_code
+        if 200 <= status < 300 and status != 203:
+            data = decode_json(response, call.where)
+            outcome = data if isinstance(data, Failure) else Reply(data, response.headers)
+        else:
+            outcome = classify(response, call.where, scope=call.scope)
+        if self._via_broker and isinstance(outcome, Failure):
+            outcome = relayed(outcome)
+        return outcome
+
+    def _wait_before_retry(
+        self,
+        failure: Failure,
+        call: Call,
+        *,
+        tries: int,
+        retry_after: float | None,
+        deadline: float,
+        limiter: HostLimiter,
+    ) -> float | None:
+        """Seconds this call waits before trying again, or None to give up."""
+        if not failure.retryable or tries >= self._retry.max_attempts:
+            return None
+        if not (call.idempotent or failure.repeatable):
+            return None
+        backoff = self._retry.backoff(tries - 1, self._rng)
+        own_wait = backoff
+        if retry_after is not None:
+            own_wait = 0.0  # the host-wide pause already holds this request back
+        elif failure.error.status == 429:
+            # Throttling is per identity: hold back every request to the host, not just this one.
+            limiter.pause(backoff)
+            own_wait = 0.0
+        if time.monotonic() + max(own_wait, limiter.pause_remaining()) > deadline:
+            return None
+        return own_wait
+
+
+def _transport_failure(error: httpx.TransportError, where: Where, url: str) -> Failure:
+    """A request that got no complete answer: connection, timeout or protocol trouble."""
+    host = httpx.URL(url).host
+    detail = redact(str(error)) or type(error).__name__
+    if isinstance(error, httpx.ConnectError | httpx.ConnectTimeout | httpx.PoolTimeout):
+        # Nothing reached the server, so even a write may be sent again.
+        message, retryable, repeatable = f"could not connect to {host}: {detail}", True, True
+    elif isinstance(error, httpx.TimeoutException):
+        message, retryable, repeatable = f"timed out waiting for {host}", True, False
+    elif isinstance(error, httpx.NetworkError | httpx.RemoteProtocolError):
+        message, retryable, repeatable = (
+            f"the connection to {host} broke off: {detail}",
+            True,
+            False,
+        )
+    else:
+        message, retryable, repeatable = f"the request to {host} failed: {detail}", False, False
+    return Failure(make_error(ServiceError, message, where), retryable, repeatable)
+
+
+def _gave_up(error: AzureDevOpsError, tries: int) -> AzureDevOpsError:
+    """``error``, noting how many attempts were made when there was more than one."""
+    if tries > 1:
+        error.message = f"{error.message}; gave up after {tries} attempts"
+        error.args = (error.message,)
+    return error
