@@ -1,0 +1,88 @@
+"""What a route handler gets: the request, the caller, and what the path addressed."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from bridge.emulator import api_errors
+from bridge.emulator.estate import Estate, Organization, Project, Repository, Token
+from bridge.emulator.links import Links
+from bridge.emulator.messages import Request
+
+_GUID = re.compile(r"[0-9a-fA-F]{8}-(?:[0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}")
+
+
+def is_guid(text: str) -> bool:
+    """Whether ``text`` is a GUID (so a path segment is an id rather than a name)."""
+    return _GUID.fullmatch(text) is not None
+
+
+@dataclass(slots=True)
+class Context:
+    """One request as a handler sees it; ``params`` holds the captured path segments."""
+
+    request: Request
+    estate: Estate
+    token: Token
+    api_version: str
+    now: Callable[[], datetime]
+    onprem: bool
+    virtual_directory: str
+    organization: Organization | None = None
+    project: Project | None = None
+    params: dict[str, str] = field(default_factory=dict)
+    query: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def org(self) -> Organization:
+        """The addressed organization (every non-root route has one)."""
+        if self.organization is None:
+            raise api_errors.not_found("This resource needs an organization in the path.")
+        return self.organization
+
+    @property
+    def links(self) -> Links:
+        """URL builder for the addressed organization."""
+        return Links(
+            self.request.base_url,
+            self.org.name,
+            onprem=self.onprem,
+            virtual_directory=self.virtual_directory,
+        )
+
+    def repository(self, *, allow_disabled: bool = False) -> Repository:
+        """The repository in the path; unknown (or disabled) ones answer TF401019.
+
+        Without a project in the path only an id finds a repository, as in the service.
+        """
+        key = self.params["repository"]
+        if self.project is not None:
+            found = self.project.repository(key)
+        else:
+            found = self.org.repositories_by_id.get(key.lower()) if is_guid(key) else None
+        if found is None or (found.is_disabled and not allow_disabled):
+            raise api_errors.repository_not_found(key)
+        return found
+
+    def int_param(self, *names: str, default: int) -> int:
+        """The first present query parameter among ``names`` as a non-negative integer."""
+        for name in names:
+            raw = self.query.get(name.lower())
+            if raw is not None and raw != "":
+                if not raw.isdigit():
+                    raise api_errors.bad_request(
+                        f"The value '{raw}' of parameter '{name}' is not a non-negative integer."
+                    )
+                return int(raw)
+        return default
+
+    def text_param(self, *names: str) -> str | None:
+        """The first present (non-empty) query parameter among ``names``."""
+        for name in names:
+            value = self.query.get(name.lower())
+            if value:
+                return value
+        return None

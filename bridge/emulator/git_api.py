@@ -1,0 +1,463 @@
+"""Git read routes: repositories, items, commits, refs, pushes, pull requests, branch stats."""
+
+from __future__ import annotations
+
+import base64
+import io
+import zipfile
+from collections.abc import Iterable
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import quote
+
+from bridge.emulator import api_errors, shapes
+from bridge.emulator.context import Context
+from bridge.emulator.estate import Repository
+from bridge.emulator.history import HEADS, ZERO_ID, Commit, History, Push, blob_id
+from bridge.emulator.identity import format_timestamp
+from bridge.emulator.messages import Response, json_response
+
+PAGE = 100
+_VERSION_KINDS = {"branch": "Branch", "tag": "Tag", "commit": "Commit"}
+
+
+# --- repositories -------------------------------------------------------------------------
+
+
+def list_repositories(ctx: Context) -> Response:
+    """``[{project}/]_apis/git/repositories``: every repository in one unpaged envelope."""
+    repositories: Iterable[Repository] = (
+        ctx.project.repositories if ctx.project is not None else ctx.org.repositories()
+    )
+    links = ctx.links
+    with_links = ctx.query.get("includelinks", "").lower() == "true"
+    value = [shapes.repository(repo, links, with_links=with_links) for repo in repositories]
+    return json_response({"count": len(value), "value": value}, api_version=ctx.api_version)
+
+
+def get_repository(ctx: Context) -> Response:
+    """``…/git/repositories/{repo}``: one repository (disabled ones are still described)."""
+    repo = ctx.repository(allow_disabled=True)
+    shape = shapes.repository(repo, ctx.links, with_links=True)
+    return json_response(shape, api_version=ctx.api_version)
+
+
+# --- versions -----------------------------------------------------------------------------
+
+
+def resolve_version(
+    ctx: Context, repo: Repository, history: History, version: str | None, kind: str | None
+) -> Commit:
+    """The commit a version descriptor names; the default branch when there is none."""
+    kind = (kind or "branch").lower()
+    if kind not in _VERSION_KINDS:
+        raise api_errors.bad_request(
+            f"The version type '{kind}' is not valid; use branch, tag or commit."
+        )
+    if version is None:
+        kind, version = "branch", repo.default_branch or ""
+    found: Commit | None = None
+    if kind == "branch":
+        found = history.branch_tip(version)
+    elif kind == "tag":
+        commit_id = history.refs.get("refs/tags/" + version)
+        found = history.commits.get(commit_id) if commit_id else None
+    elif len(version) >= 7:
+        matches = [c for cid, c in history.commits.items() if cid.startswith(version.lower())]
+        found = matches[0] if len(matches) == 1 else None
+    if found is None:
+        raise api_errors.version_unresolvable(_VERSION_KINDS[kind], version, repo.name)
+    return found
+
+
+# --- items --------------------------------------------------------------------------------
+
+
+def _normal_path(path: str) -> str:
+    path = "/" + path.strip().lstrip("/")
+    return path.rstrip("/") or "/"
+
+
+def _item_url(ctx: Context, repo: Repository, path: str) -> str:
+    query = f"path={quote(path)}&versionType=Branch&versionOptions=None"
+    return f"{ctx.links.repository(repo)}/items?{query}"
+
+
+def _item(
+    ctx: Context, repo: Repository, history: History, commit: Commit, path: str
+) -> dict[str, Any]:
+    content = commit.tree.get(path)
+    if content is None:  # a folder
+        return {
+            # Trees are not stored; a stable id derived from the path stands in for one.
+            "objectId": blob_id(path.encode()),
+            "gitObjectType": "tree",
+            "commitId": commit.commit_id,
+            "path": path,
+            "isFolder": True,
+            "url": _item_url(ctx, repo, path),
+        }
+    return {
+        "objectId": blob_id(content),
+        "gitObjectType": "blob",
+        "commitId": history.last_change(commit, path).commit_id,
+        "path": path,
+        "url": _item_url(ctx, repo, path),
+    }
+
+
+def _folders(tree: Iterable[str]) -> set[str]:
+    folders = {"/"}
+    for path in tree:
+        parts = path.split("/")[1:-1]
+        for depth in range(1, len(parts) + 1):
+            folders.add("/" + "/".join(parts[:depth]))
+    return folders
+
+
+def get_items(ctx: Context) -> Response:
+    """``…/items``: one file as JSON, raw bytes or zip; or a folder listing (``scopePath``)."""
+    repo = ctx.repository()
+    if repo.is_empty:
+        raise api_errors.no_branches(repo.name)
+    history = repo.history
+    version = ctx.text_param("versionDescriptor.version", "version")
+    kind = ctx.text_param("versionDescriptor.versionType", "versionType")
+    commit = resolve_version(ctx, repo, history, version, kind)
+    raw_path = ctx.text_param("path")
+    if raw_path is None:
+        return _list_items(ctx, repo, history, commit)
+    path = _normal_path(raw_path)
+    content = commit.tree.get(path)
+    if content is None:
+        raise api_errors.item_not_found(path, repo.name, version or "", commit.commit_id)
+    fmt = (ctx.text_param("$format") or "").lower()
+    accept = ctx.request.headers.get("accept", "").lower()
+    headers: list[tuple[str, str]] = []
+    if ctx.query.get("download", "").lower() == "true":
+        headers.append(("Content-Disposition", f"attachment; filename={path.rsplit('/', 1)[-1]}"))
+    if fmt == "json" or (not fmt and "application/json" in accept):
+        item = _item(ctx, repo, history, commit, path)
+        item["_links"] = {
+            "self": {"href": item["url"]},
+            "repository": {"href": ctx.links.repository(repo)},
+            "blob": {"href": f"{ctx.links.repository(repo)}/blobs/{item['objectId']}"},
+        }
+        if ctx.query.get("includecontentmetadata", "").lower() == "true":
+            item["contentMetadata"] = _content_metadata(path, content)
+        if ctx.query.get("includecontent", "").lower() == "true":
+            item["content"] = content.decode("utf-8", errors="replace")
+        return json_response(item, api_version=ctx.api_version, headers=headers)
+    if fmt == "zip" or (not fmt and "application/zip" in accept):
+        buffer = io.BytesIO()
+        with zipfile.ZipFile(buffer, "w") as archive:
+            archive.writestr(path.lstrip("/"), content)
+        return Response(200, [("Content-Type", "application/zip"), *headers], buffer.getvalue())
+    text = fmt == "text" or (not fmt and "text/plain" in accept)
+    content_type = "text/plain; charset=utf-8" if text else "application/octet-stream"
+    return Response(200, [("Content-Type", content_type), *headers], content)
+
+
+def _content_metadata(path: str, content: bytes) -> dict[str, Any]:
+    name = path.rsplit("/", 1)[-1]
+    binary = b"\0" in content
+    return {
+        "encoding": 65001,
+        "contentType": "application/octet-stream" if binary else "text/plain",
+        "fileName": name,
+        "extension": name.rsplit(".", 1)[-1] if "." in name else "",
+        "isBinary": binary,
+        "isImage": False,
+    }
+
+
+def _list_items(ctx: Context, repo: Repository, history: History, commit: Commit) -> Response:
+    scope = _normal_path(ctx.text_param("scopePath") or "/")
+    level = (ctx.text_param("recursionLevel") or "none").lower()
+    paths = set(commit.tree) | _folders(commit.tree)
+    if scope not in paths:
+        raise api_errors.item_not_found(scope, repo.name, "", commit.commit_id)
+    prefix = scope.rstrip("/") + "/"
+    below = sorted(p for p in paths if p.startswith(prefix) and p != scope)
+    if level == "onelevel":
+        below = [p for p in below if "/" not in p[len(prefix) :]]
+    elif level != "full":
+        below = []
+    value = [_item(ctx, repo, history, commit, p) for p in [scope, *below]]
+    return json_response({"count": len(value), "value": value}, api_version=ctx.api_version)
+
+
+# --- commits ------------------------------------------------------------------------------
+
+
+def _date_param(ctx: Context, name: str) -> datetime | None:
+    raw = ctx.text_param(name)
+    if raw is None:
+        return None
+    try:
+        moment = datetime.fromisoformat(raw.replace("Z", "+00:00"))
+    except ValueError:
+        raise api_errors.bad_request(
+            f"The date '{raw}' of parameter '{name}' is not valid."
+        ) from None
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment
+
+
+def list_commits(ctx: Context) -> Response:
+    """``…/commits``: newest first, ``searchCriteria.*`` filters, ``$top``/``$skip`` paging."""
+    repo = ctx.repository()
+    version = ctx.text_param("searchCriteria.itemVersion.version")
+    kind = ctx.text_param("searchCriteria.itemVersion.versionType")
+    if repo.is_empty and version is None:
+        return json_response({"count": 0, "value": []}, api_version=ctx.api_version)
+    history = repo.history
+    start = resolve_version(ctx, repo, history, version, kind)
+    top = ctx.int_param("searchCriteria.$top", "$top", default=PAGE)
+    skip = ctx.int_param("searchCriteria.$skip", "$skip", default=0)
+    author = (ctx.text_param("searchCriteria.author") or "").lower()
+    since = _date_param(ctx, "searchCriteria.fromDate")
+    until = _date_param(ctx, "searchCriteria.toDate")
+    item_path = ctx.text_param("searchCriteria.itemPath")
+    wanted_path = _normal_path(item_path) if item_path else None
+    selected = [
+        commit
+        for commit in history.log(start)
+        if (
+            not author
+            or author in commit.author.name.lower()
+            or author in commit.author.email.lower()
+        )
+        and (since is None or commit.author.date >= since)
+        and (until is None or commit.author.date <= until)
+        and (
+            wanted_path is None
+            or any(p == wanted_path or p.startswith(wanted_path + "/") for p in commit.changes)
+        )
+    ]
+    if ctx.query.get("searchcriteria.showoldestcommitsfirst", "").lower() == "true":
+        selected.reverse()
+    page = selected[skip : skip + top]
+    links = ctx.links
+    headers = []
+    if skip + len(page) < len(selected):
+        headers.append(("Link", f'<{links.repository(repo)}/commits>;rel="next"'))
+    value = [shapes.commit_ref(commit, repo, links) for commit in page]
+    return json_response(
+        {"count": len(value), "value": value}, api_version=ctx.api_version, headers=headers
+    )
+
+
+def get_commit(ctx: Context) -> Response:
+    """``…/commits/{commitId}``: one commit with its parents and full message."""
+    repo = ctx.repository()
+    commit = resolve_version(ctx, repo, repo.history, ctx.params["commit"], "commit")
+    shape = shapes.commit_ref(commit, repo, ctx.links, full_comment=True)
+    shape["treeId"] = commit.tree_id
+    shape["parents"] = list(commit.parents)
+    shape["push"] = {"pushId": commit.push_id}
+    return json_response(shape, api_version=ctx.api_version)
+
+
+# --- refs ---------------------------------------------------------------------------------
+
+
+def _creator(history: History, ref: str) -> Push | None:
+    return next(
+        (
+            push
+            for push in history.pushes
+            if any(u.name == ref and u.old_object_id == ZERO_ID for u in push.ref_updates)
+        ),
+        history.pushes[0] if history.pushes else None,
+    )
+
+
+def list_refs(ctx: Context) -> Response:
+    """``…/refs``: ``filter`` prefix (without ``refs/``), ``$top`` + continuation token."""
+    repo = ctx.repository()
+    history = repo.history
+    prefix = "refs/" + (ctx.text_param("filter") or "")
+    contains = ctx.text_param("filterContains")
+    names = sorted(
+        name
+        for name in history.refs
+        if name.startswith(prefix) and (contains is None or contains in name)
+    )
+    token = ctx.text_param("continuationToken")
+    start = _decode_ref_token(token) if token else 0
+    top = ctx.int_param("$top", default=PAGE if token else 0)
+    page = names[start : start + top] if top else names[start:]
+    links = ctx.links
+    headers = []
+    if top and start + len(page) < len(names):
+        headers.append(("x-ms-continuationtoken", _encode_ref_token(start + len(page))))
+    value = []
+    for name in page:
+        pusher = _creator(history, name)
+        shape: dict[str, Any] = {"name": name, "objectId": history.refs[name]}
+        if pusher is not None:
+            shape["creator"] = shapes.identity_ref(pusher.pushed_by, links)
+        shape["url"] = f"{links.repository(repo)}/refs?filter={quote(name[5:], safe='')}"
+        value.append(shape)
+    return json_response(
+        {"value": value, "count": len(value)}, api_version=ctx.api_version, headers=headers
+    )
+
+
+def _encode_ref_token(offset: int) -> str:
+    return base64.urlsafe_b64encode(f"refs:{offset}".encode()).decode()
+
+
+def _decode_ref_token(token: str) -> int:
+    try:
+        kind, _, number = base64.urlsafe_b64decode(token.encode()).decode().partition(":")
+    except (ValueError, UnicodeDecodeError):
+        kind, number = "", ""
+    if kind != "refs" or not number.isdigit():
+        raise api_errors.bad_request(f"The continuation token '{token}' is not valid.")
+    return int(number)
+
+
+# --- pushes -------------------------------------------------------------------------------
+
+
+def push_shape(ctx: Context, repo: Repository, push: Push, *, details: bool) -> dict[str, Any]:
+    """A ``GitPush``; ``details`` adds ref updates and commits."""
+    links = ctx.links
+    url = f"{links.repository(repo)}/pushes/{push.push_id}"
+    shape: dict[str, Any] = {
+        "repository": shapes.repository(repo, links),
+        "pushedBy": shapes.identity_ref(push.pushed_by, links),
+        "pushId": push.push_id,
+        "date": format_timestamp(push.date),
+        "url": url,
+    }
+    if details:
+        shape["refUpdates"] = [
+            {
+                "repositoryId": repo.id,
+                "name": update.name,
+                "oldObjectId": update.old_object_id,
+                "newObjectId": update.new_object_id,
+            }
+            for update in push.ref_updates
+        ]
+    return shape
+
+
+def list_pushes(ctx: Context) -> Response:
+    """``…/pushes``: newest first, filtered by ref, dates or pusher, ``$top``/``$skip``."""
+    repo = ctx.repository()
+    ref = ctx.text_param("searchCriteria.refName")
+    pusher = (ctx.text_param("searchCriteria.pusherId") or "").lower()
+    since = _date_param(ctx, "searchCriteria.fromDate")
+    until = _date_param(ctx, "searchCriteria.toDate")
+    with_updates = ctx.query.get("searchcriteria.includerefupdates", "").lower() == "true"
+    selected = [
+        push
+        for push in reversed(repo.history.pushes)
+        if (ref is None or any(u.name == ref for u in push.ref_updates))
+        and (not pusher or push.pushed_by.id == pusher)
+        and (since is None or push.date >= since)
+        and (until is None or push.date <= until)
+    ]
+    skip = ctx.int_param("$skip", default=0)
+    page = selected[skip : skip + ctx.int_param("$top", default=PAGE)]
+    value = [push_shape(ctx, repo, push, details=with_updates) for push in page]
+    return json_response({"count": len(value), "value": value}, api_version=ctx.api_version)
+
+
+def get_push(ctx: Context) -> Response:
+    """``…/pushes/{pushId}``: one push with its ref updates and commits."""
+    repo = ctx.repository()
+    history = repo.history
+    push_id = ctx.params["push"]
+    push = next((p for p in history.pushes if str(p.push_id) == push_id), None)
+    if push is None:
+        raise api_errors.not_found(f"The push with id {push_id} could not be found.")
+    shape = push_shape(ctx, repo, push, details=True)
+    shape["commits"] = [
+        shapes.commit_ref(history.commits[cid], repo, ctx.links) for cid in push.commit_ids
+    ]
+    return json_response(shape, api_version=ctx.api_version)
+
+
+# --- pull requests ------------------------------------------------------------------------
+
+
+def list_pull_requests(ctx: Context) -> Response:
+    """``…/pullrequests`` (repository or project): ``searchCriteria.*`` and ``$top``/``$skip``."""
+    if "repository" in ctx.params:
+        repositories = [ctx.repository()]
+    elif ctx.project is not None:
+        repositories = [r for r in ctx.project.repositories if not r.is_disabled]
+    else:
+        repositories = [r for r in ctx.org.repositories() if not r.is_disabled]
+    status = (ctx.text_param("searchCriteria.status") or "active").lower()
+    source = ctx.text_param("searchCriteria.sourceRefName")
+    target = ctx.text_param("searchCriteria.targetRefName")
+    creator = (ctx.text_param("searchCriteria.creatorId") or "").lower()
+    selected = [
+        (pr, repo)
+        for repo in repositories
+        for pr in reversed(repo.pull_requests)
+        if (status in ("all", "notset") or pr.status == status)
+        and (source is None or pr.source_ref == source)
+        and (target is None or pr.target_ref == target)
+        and (not creator or pr.created_by.id == creator)
+    ]
+    selected.sort(key=lambda pair: -pair[0].pull_request_id)
+    skip = ctx.int_param("$skip", default=0)
+    page = selected[skip : skip + ctx.int_param("$top", default=PAGE)]
+    links = ctx.links
+    value = [shapes.pull_request(pr, repo, links) for pr, repo in page]
+    return json_response({"value": value, "count": len(value)}, api_version=ctx.api_version)
+
+
+def get_pull_request(ctx: Context) -> Response:
+    """``…/pullrequests/{id}``: one pull request."""
+    repo = ctx.repository()
+    wanted = ctx.params["pull_request"]
+    pr = next((p for p in repo.pull_requests if str(p.pull_request_id) == wanted), None)
+    if pr is None:
+        raise api_errors.not_found(
+            "TF401180: The requested pull request was not found.",
+            "GitPullRequestNotFoundException",
+        )
+    return json_response(shapes.pull_request(pr, repo, ctx.links), api_version=ctx.api_version)
+
+
+# --- branch statistics --------------------------------------------------------------------
+
+
+def branch_stats(ctx: Context) -> Response:
+    """``…/stats/branches``: ahead/behind counts against the default branch (or a base)."""
+    repo = ctx.repository()
+    if repo.is_empty:
+        raise api_errors.no_branches(repo.name, status=400)
+    history = repo.history
+    base_name = ctx.text_param("baseVersionDescriptor.version") or repo.default_branch or ""
+    base = resolve_version(ctx, repo, history, base_name, "branch")
+    base_ancestors = history.ancestors(base)
+    links = ctx.links
+
+    def stats(branch: str, tip: Commit) -> dict[str, Any]:
+        ancestors = history.ancestors(tip)
+        return {
+            "commit": shapes.commit_ref(tip, repo, links),
+            "name": branch,
+            "aheadCount": len(ancestors - base_ancestors),
+            "behindCount": len(base_ancestors - ancestors),
+            "isBaseVersion": branch == base_name,
+        }
+
+    name = ctx.text_param("name")
+    if name is not None:
+        tip = resolve_version(ctx, repo, history, name, "branch")
+        return json_response(stats(name, tip), api_version=ctx.api_version)
+    value = [
+        stats(ref[len(HEADS) :], history.commits[commit_id])
+        for ref, commit_id in sorted(history.refs.items())
+        if ref.startswith(HEADS)
+    ]
+    return json_response({"count": len(value), "value": value}, api_version=ctx.api_version)

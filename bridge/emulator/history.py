@@ -1,0 +1,200 @@
+"""The Git state of one emulated repository: commits (with full tree snapshots), refs and pushes.
+
+Object ids are SHA-1 hashes computed the way Git frames blobs, so equal content gets equal
+blob ids; commits and trees hash a simple canonical text, which keeps ids stable and 40-hex
+without pretending to be byte-exact Git objects.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from bridge.emulator.identity import Identity, Signature
+
+ZERO_ID = "0" * 40
+HEADS = "refs/heads/"
+
+
+def blob_id(content: bytes) -> str:
+    """The Git blob id of ``content``."""
+    return hashlib.sha1(b"blob %d\0" % len(content) + content, usedforsecurity=False).hexdigest()
+
+
+def tree_id(tree: Mapping[str, bytes]) -> str:
+    """A stable id for a whole tree snapshot."""
+    digest = hashlib.sha1(usedforsecurity=False)
+    for path in sorted(tree):
+        digest.update(f"{path}\0{blob_id(tree[path])}\n".encode())
+    return digest.hexdigest()
+
+
+@dataclass(frozen=True, slots=True)
+class Commit:
+    """One commit; ``tree`` is the full snapshot (path with leading ``/`` -> bytes)."""
+
+    commit_id: str
+    tree_id: str
+    parents: tuple[str, ...]
+    author: Signature
+    committer: Signature
+    message: str
+    tree: Mapping[str, bytes]
+    changes: Mapping[str, str]  # path -> "add" | "edit" | "delete"
+    push_id: int
+
+    def change_counts(self) -> dict[str, int]:
+        """``{"Add": n, "Edit": n, "Delete": n}`` as commit listings show them."""
+        counts = {"Add": 0, "Edit": 0, "Delete": 0}
+        for kind in self.changes.values():
+            counts[kind.capitalize()] += 1
+        return counts
+
+
+@dataclass(frozen=True, slots=True)
+class RefUpdate:
+    """One ref moved by a push (``ZERO_ID`` as old id means the ref was created)."""
+
+    name: str
+    old_object_id: str
+    new_object_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class Push:
+    """One push: who, when, which refs moved, which commits it brought."""
+
+    push_id: int
+    date: datetime
+    pushed_by: Identity
+    ref_updates: tuple[RefUpdate, ...]
+    commit_ids: tuple[str, ...]
+
+
+@dataclass(slots=True)
+class History:
+    """Commits, refs (full names such as ``refs/heads/main``) and pushes, oldest push first."""
+
+    commits: dict[str, Commit] = field(default_factory=dict)
+    refs: dict[str, str] = field(default_factory=dict)
+    pushes: list[Push] = field(default_factory=list)
+
+    def branch_tip(self, branch: str) -> Commit | None:
+        """The commit a branch (short name) points at, or None when there is no such branch."""
+        commit_id = self.refs.get(HEADS + branch)
+        return self.commits[commit_id] if commit_id else None
+
+    def log(self, start: Commit) -> Iterator[Commit]:
+        """``start`` and its first-parent ancestors, newest first."""
+        current: Commit | None = start
+        while current is not None:
+            yield current
+            current = self.commits[current.parents[0]] if current.parents else None
+
+    def ancestors(self, start: Commit) -> set[str]:
+        """Ids of ``start`` and every commit reachable from it."""
+        seen: set[str] = set()
+        pending = [start.commit_id]
+        while pending:
+            commit_id = pending.pop()
+            if commit_id not in seen:
+                seen.add(commit_id)
+                pending.extend(self.commits[commit_id].parents)
+        return seen
+
+    def last_change(self, start: Commit, path: str) -> Commit:
+        """The newest commit, from ``start`` back, that last changed ``path``."""
+        for commit in self.log(start):
+            if path in commit.changes:
+                return commit
+        return start
+
+    def add_commit(
+        self,
+        parent: Commit | None,
+        tree: Mapping[str, bytes],
+        changes: Mapping[str, str],
+        *,
+        author: Signature,
+        committer: Signature,
+        message: str,
+        push_id: int,
+        snapshot_id: str | None = None,
+    ) -> Commit:
+        """Create and store a commit on top of ``parent`` (refs are not moved).
+
+        ``snapshot_id`` is ``tree_id(tree)`` when the caller already knows it.
+        """
+        parents = (parent.commit_id,) if parent else ()
+        snapshot_id = snapshot_id or tree_id(tree)
+        header = "\n".join(
+            [
+                snapshot_id,
+                *parents,
+                f"{author.name} <{author.email}> {author.date.isoformat()}",
+                f"{committer.name} <{committer.email}> {committer.date.isoformat()}",
+                message,
+                str(len(self.commits)),  # keeps two identical commits apart
+            ]
+        )
+        commit_id = hashlib.sha1(header.encode(), usedforsecurity=False).hexdigest()
+        commit = Commit(
+            commit_id, snapshot_id, parents, author, committer, message, tree, changes, push_id
+        )
+        self.commits[commit_id] = commit
+        return commit
+
+    def copy(self) -> History:
+        """An independent copy (commits are immutable and shared)."""
+        return History(dict(self.commits), dict(self.refs), list(self.pushes))
+
+    def next_push_id(self) -> int:
+        """The id the next push gets (push ids count from 1 per repository)."""
+        return len(self.pushes) + 1
+
+
+def linear_history(
+    files: Mapping[str, bytes],
+    authored: list[tuple[Signature, str]],
+    *,
+    branch: str,
+    extra_branches: tuple[str, ...] = (),
+) -> History:
+    """A history of ``authored`` commits (oldest first) on one branch ending at ``files``.
+
+    The first commit adds every file and each later one edits the first file, so the tip
+    holds ``files``; each commit arrives in a push of its own by its author.
+    """
+    history = History()
+    parent: Commit | None = None
+    first_path = min(files) if files else None
+    snapshot_id = tree_id(files)  # every commit of such a history has the same tree
+    pushers: dict[str, Identity] = {}
+    for index, (signature, message) in enumerate(authored):
+        if index == 0:
+            changes = dict.fromkeys(files, "add")
+        else:
+            changes = {first_path: "edit"} if first_path else {}
+        push_id = index + 1
+        parent = history.add_commit(
+            parent,
+            files,
+            changes,
+            author=signature,
+            committer=signature,
+            message=message,
+            push_id=push_id,
+            snapshot_id=snapshot_id,
+        )
+        old = history.refs.get(HEADS + branch, ZERO_ID)
+        history.refs[HEADS + branch] = parent.commit_id
+        pusher = pushers.get(signature.email) or Identity.of(signature.name, signature.email)
+        pushers[signature.email] = pusher
+        update = RefUpdate(HEADS + branch, old, parent.commit_id)
+        history.pushes.append(Push(push_id, signature.date, pusher, (update,), (parent.commit_id,)))
+    if parent is not None:
+        for extra in extra_branches:
+            history.refs[HEADS + extra] = parent.commit_id
+    return history

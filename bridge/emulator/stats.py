@@ -1,0 +1,83 @@
+"""Request counters by route, by status and by injected fault, readable from any thread."""
+
+from __future__ import annotations
+
+import threading
+from collections import Counter
+from typing import Any
+
+
+class Stats:
+    """Counts requests as the app answers them, and connections as the server accepts them.
+
+    The app runs on the server's event loop while tests and benchmarks read from their own
+    thread, hence the lock around every access.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._routes: Counter[str] = Counter()
+        self._statuses: Counter[int] = Counter()
+        self._route_statuses: Counter[tuple[str, int]] = Counter()
+        self._faults: Counter[str] = Counter()
+        self._delayed = 0
+        self._connections = 0
+
+    def record_connection(self) -> None:
+        """Count one accepted connection (keep-alive shows as many requests per connection)."""
+        with self._lock:
+            self._connections += 1
+
+    def record(self, route: str, status: int) -> None:
+        """Count one answered (or deliberately unanswered) request."""
+        with self._lock:
+            self._routes[route] += 1
+            self._statuses[status] += 1
+            self._route_statuses[route, status] += 1
+
+    def record_fault(self, kind: str) -> None:
+        """Count one injected fault."""
+        with self._lock:
+            self._faults[kind] += 1
+
+    def record_delay(self) -> None:
+        """Count one request held back by throttling."""
+        with self._lock:
+            self._delayed += 1
+
+    def count(self, route: str | None = None, status: int | None = None) -> int:
+        """Requests seen, optionally only for one route name and/or one status."""
+        with self._lock:
+            if route is None and status is None:
+                return sum(self._routes.values())
+            if route is None:
+                return self._statuses[status or 0]
+            if status is None:
+                return self._routes[route]
+            return self._route_statuses[route, status]
+
+    def snapshot(self) -> dict[str, Any]:
+        """Everything as JSON-ready data (what ``GET /_emulator/stats`` answers)."""
+        with self._lock:
+            by_route_status: dict[str, dict[str, int]] = {}
+            for (route, status), number in sorted(self._route_statuses.items()):
+                by_route_status.setdefault(route, {})[str(status)] = number
+            return {
+                "requests": sum(self._routes.values()),
+                "by_route": dict(sorted(self._routes.items())),
+                "by_status": {str(k): v for k, v in sorted(self._statuses.items())},
+                "by_route_status": by_route_status,
+                "faults": dict(sorted(self._faults.items())),
+                "throttle_delays": self._delayed,
+                "connections": self._connections,
+            }
+
+    def reset(self) -> None:
+        """Forget every count."""
+        with self._lock:
+            self._routes.clear()
+            self._statuses.clear()
+            self._route_statuses.clear()
+            self._faults.clear()
+            self._delayed = 0
+            self._connections = 0
