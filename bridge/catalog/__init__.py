@@ -1,0 +1,1 @@
+"""Backstage catalog files: parsing, validation, linting and reporting."""
