@@ -1,0 +1,169 @@
+"""Printing validation reports: text, JSON lines, GitHub and Azure Pipelines annotations."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, TextIO
+
+from bridge.catalog.problems import DocumentReport, FileReport, Problem
+
+FORMATS = ("text", "json", "github", "azure")
+
+
+def choose_format(requested: str | None, environ: Mapping[str, str]) -> str:
+    """The explicit format, else the CI's own (GitHub Actions, Azure Pipelines), else text."""
+    if requested:
+        return requested
+    if environ.get("GITHUB_ACTIONS") == "true":
+        return "github"
+    if environ.get("TF_BUILD", "").lower() == "true":
+        return "azure"
+    return "text"
+
+
+@dataclass(slots=True)
+class Summary:
+    """Totals over a run."""
+
+    files: int = 0
+    documents: int = 0
+    invalid: int = 0
+    unreadable: int = 0  # files that could not be read or decoded at all
+    errors: int = 0
+    warnings: int = 0
+
+    def add(self, report: FileReport) -> None:
+        """Count one file's report."""
+        self.files += 1
+        for document in report.documents:
+            errors = len(document.errors)
+            self.errors += errors
+            self.warnings += len(document.problems) - errors
+            if document.index is None:
+                self.unreadable += bool(errors)
+                continue
+            self.documents += 1
+            if errors:
+                self.invalid += 1
+
+    @property
+    def ok(self) -> bool:
+        """No errors anywhere."""
+        return self.errors == 0
+
+    def line(self) -> str:
+        """One line for people."""
+        valid = self.documents - self.invalid
+        unreadable = f", {self.unreadable} unreadable" if self.unreadable else ""
+        return (
+            f"{_count(self.files, 'file')}, {_count(self.documents, 'document')}: "
+            f"{valid} valid, {self.invalid} invalid{unreadable}; "
+            f"{_count(self.errors, 'error')}, {_count(self.warnings, 'warning')}"
+        )
+
+
+def _count(number: int, noun: str) -> str:
+    return f"{number} {noun}{'s' * (number != 1)}"
+
+
+def _where(path: str, problem: Problem) -> str:
+    if problem.line is None:
+        return path
+    return f"{path}:{problem.line}:{problem.column}"
+
+
+def _problem_json(problem: Problem) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "line": problem.line,
+        "column": problem.column,
+        "rule": problem.rule,
+        "message": problem.message,
+    }
+    if problem.stage is not None:
+        out["stage"] = problem.stage
+        out["backstage"] = problem.backstage
+    return out
+
+
+def document_json(path: str, document: DocumentReport) -> dict[str, Any]:
+    """The JSON object for one document (``--format json``)."""
+    out: dict[str, Any] = {
+        "file": path,
+        "index": document.index,
+        "ok": document.ok,
+        "apiVersion": document.api_version,
+        "kind": document.kind,
+        "namespace": document.namespace,
+        "name": document.name,
+        "ref": document.ref,
+        "errors": [_problem_json(p) for p in document.errors],
+        "warnings": [_problem_json(p) for p in document.warnings],
+    }
+    if document.empty:
+        out["empty"] = True
+    return out
+
+
+def _escape_github(text: str, *, property_value: bool = False) -> str:
+    text = text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+    if property_value:
+        text = text.replace(":", "%3A").replace(",", "%2C")
+    return text
+
+
+def _escape_azure(text: str, *, property_value: bool = False) -> str:
+    text = text.replace("%", "%AZP25").replace("\r", "%0D").replace("\n", "%0A")
+    if property_value:
+        text = text.replace(";", "%3B").replace("]", "%5D")
+    return text
+
+
+class ReportWriter:
+    """Writes each file's report as it arrives, then the summary."""
+
+    def __init__(self, stream: TextIO, fmt: str, *, quiet: bool = False) -> None:
+        if fmt not in FORMATS:
+            raise ValueError(fmt)
+        self.stream = stream
+        self.format = fmt
+        self.quiet = quiet  # text: no summary line
+        self.summary = Summary()
+
+    def write(self, report: FileReport) -> None:
+        """Print one file's problems (JSON: one line per document)."""
+        self.summary.add(report)
+        lines: list[str] = []
+        for document in report.documents:
+            if self.format == "json":
+                lines.append(json.dumps(document_json(report.path, document), ensure_ascii=False))
+                continue
+            for problem in document.problems:
+                lines.append(self._problem_line(report.path, problem))
+        if lines:
+            self.stream.write("\n".join(lines) + "\n")
+
+    def _problem_line(self, path: str, problem: Problem) -> str:
+        if self.format == "github":
+            props = [f"file={_escape_github(path, property_value=True)}"]
+            if problem.line is not None:
+                props += [f"line={problem.line}", f"col={problem.column}"]
+            props.append(f"title={_escape_github(problem.rule, property_value=True)}")
+            return f"::{problem.severity} {','.join(props)}::{_escape_github(problem.message)}"
+        if self.format == "azure":
+            props = [
+                f"type={problem.severity}",
+                f"sourcepath={_escape_azure(path, property_value=True)}",
+            ]
+            if problem.line is not None:
+                props += [f"linenumber={problem.line}", f"columnnumber={problem.column}"]
+            props.append(f"code={_escape_azure(problem.rule, property_value=True)}")
+            return f"##vso[task.logissue {';'.join(props)};]{_escape_azure(problem.message)}"
+        return f"{_where(path, problem)}: {problem.severity} [{problem.rule}] {problem.message}"
+
+    def finish(self) -> Summary:
+        """Print the summary line (not in JSON, which stays one object per line)."""
+        if self.format != "json" and not self.quiet:
+            self.stream.write(self.summary.line() + "\n")
+        return self.summary

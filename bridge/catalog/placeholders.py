@@ -1,0 +1,180 @@
+"""``$text`` / ``$json`` / ``$yaml`` placeholders, resolved from local files only.
+
+Semantics follow Backstage's PlaceholderProcessor as the reference oracle applies it: an
+object with exactly one key that starts with ``$`` and names a resolver is replaced by the
+content of the file it names, relative to the catalog file. Remote URLs are never fetched:
+they are reported and replaced by a dummy value (an error with ``strict``).
+
+Unlike Backstage, a placeholder may not read outside the directory tree being validated
+(``root``): a catalog file under review must not be able to pull in arbitrary local files.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from bridge.catalog.jsvalue import js_json
+from bridge.catalog.problems import ERROR, WARNING, Problem
+from bridge.catalog.yamlload import parse_documents
+
+_RESOLVERS = ("text", "json", "yaml")
+_PLUGIN_RESOLVERS = ("openapi", "asyncapi")  # the OpenAPI module's; read as text here
+_SCHEME = re.compile(r"[a-z][a-z0-9+.-]*:", re.IGNORECASE)
+
+
+@dataclass(frozen=True, slots=True)
+class PlaceholderContext:
+    """Where placeholders may be read from."""
+
+    base_dir: Path | None  # the catalog file's folder; None when it has none (stdin, remote)
+    root: Path | None  # nothing outside this tree is read
+    strict: bool = False
+    max_bytes: int = 1 << 20
+
+
+def _reject(value: Any) -> ValueError:
+    # JSON.parse rejects NaN/Infinity, which Python's json accepts.
+    return ValueError(f"Unexpected token {value} in JSON")
+
+
+class _Resolver:
+    def __init__(self, context: PlaceholderContext) -> None:
+        self.context = context
+        self.problems: list[Problem] = []
+
+    def walk(self, data: Any, path: tuple[str | int, ...]) -> Any:
+        if isinstance(data, list):
+            items = [self.walk(item, (*path, index)) for index, item in enumerate(data)]
+            return data if all(a is b for a, b in zip(items, data, strict=True)) else items
+        if not isinstance(data, dict):
+            return data
+        if not any(key.startswith("$") for key in data):
+            changed = {key: self.walk(value, (*path, key)) for key, value in data.items()}
+            return data if all(changed[k] is data[k] for k in data) else changed
+        if len(data) != 1:
+            return data  # Backstage leaves such objects untouched
+        ((key, value),) = data.items()
+        resolver = key[1:]
+        if resolver not in _RESOLVERS and resolver not in _PLUGIN_RESOLVERS:
+            return data
+        return self._resolve(resolver, value, data, path)
+
+    def _problem(self, severity: str, rule: str, message: str, path: tuple[str | int, ...]) -> None:
+        stage = "placeholder" if severity == ERROR else None
+        self.problems.append(
+            Problem(
+                severity,
+                rule,
+                message,
+                stage=stage,
+                backstage=message if stage else None,
+                path=path,
+            )
+        )
+
+    def _resolve(self, resolver: str, value: Any, data: Any, path: tuple[str | int, ...]) -> Any:
+        note = f"placeholder ${resolver}: {js_json(value)}"
+        local = self._local_file(value)
+        if isinstance(local, str):  # refused
+            self._problem(ERROR, "placeholder", f"{note} {local}", path)
+            return data
+        if local is None:
+            if self.context.strict:
+                self._problem(
+                    ERROR,
+                    "placeholder",
+                    f"{note} not resolvable locally (remote URL or missing file)",
+                    path,
+                )
+                return data
+            self._problem(
+                WARNING,
+                "placeholder-unresolved",
+                f"{note} not resolvable locally (remote URL or missing file); "
+                "validated with a dummy value",
+                path,
+            )
+            return {} if resolver in ("json", "yaml") else f"<unresolved {note}>"
+        size = local.stat().st_size
+        if size > self.context.max_bytes:
+            self._problem(
+                ERROR,
+                "placeholder",
+                f"{note}: {value} is {size} bytes, over the {self.context.max_bytes}-byte limit",
+                path,
+            )
+            return data
+        # Node reads with 'utf8', which turns invalid bytes into U+FFFD rather than failing.
+        content = local.read_bytes().decode("utf-8", errors="replace")
+        if resolver == "json":
+            try:
+                return json.loads(content, parse_constant=_reject)
+            except ValueError as error:
+                self._problem(
+                    ERROR,
+                    "placeholder",
+                    f"Placeholder $json failed to parse JSON data at {value}, SyntaxError: {error}",
+                    path,
+                )
+                return data
+        if resolver == "yaml":
+            documents = parse_documents(content)
+            if len(documents) != 1:
+                self._problem(
+                    ERROR,
+                    "placeholder",
+                    f"Placeholder $yaml expected to find exactly one document of data at {value}, "
+                    f"found {len(documents)}",
+                    path,
+                )
+                return data
+            problem = documents[0].problem
+            if problem is not None:
+                self._problem(
+                    ERROR,
+                    "placeholder",
+                    f"Placeholder $yaml found an error in the data at {value}, "
+                    f"YAMLParseError: {problem.message} at line {problem.line}, "
+                    f"column {problem.column}",
+                    path,
+                )
+                return data
+            return documents[0].value
+        if resolver in _PLUGIN_RESOLVERS:
+            self._problem(
+                WARNING,
+                "placeholder-plugin",
+                f"{note} needs @backstage/plugin-catalog-backend-module-openapi; read as text",
+                path,
+            )
+        return content
+
+    def _local_file(self, value: Any) -> Path | str | None:
+        """The file to read; None when there is none; a reason (str) when refused."""
+        base = self.context.base_dir
+        if base is None or not isinstance(value, str) or _SCHEME.match(value):
+            return None
+        target = Path(os.path.normpath(base / value))
+        if not target.is_file():
+            return None
+        root = self.context.root
+        if root is not None:
+            real_root = root.resolve()
+            real = target.resolve()
+            if real != real_root and real_root not in real.parents:
+                return f"points outside the validated directory tree ({root}); not read"
+        return target
+
+
+def resolve_placeholders(
+    entity: dict[str, Any], context: PlaceholderContext
+) -> tuple[dict[str, Any], list[Problem]]:
+    """The entity with placeholders replaced (unchanged parts shared), and what happened."""
+    resolver = _Resolver(context)
+    resolved = resolver.walk(entity, ())
+    return resolved, resolver.problems

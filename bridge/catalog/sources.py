@@ -1,0 +1,165 @@
+"""Finding catalog files and reading them safely (size limit, binary, encoding)."""
+
+from __future__ import annotations
+
+import os
+import re
+import sys
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+from bridge.catalog.problems import ERROR, Problem
+from bridge.errors import UsageError
+
+DEFAULT_GLOBS = ("catalog-info.yaml", "catalog-info.yml")
+# Folders never searched: version control, dependencies, caches.
+SKIPPED_DIRS = frozenset(
+    (".git", ".hg", ".svn", "node_modules", ".venv", "venv", "__pycache__", ".tox", ".cache")
+)
+STDIN = "-"
+
+
+@dataclass(frozen=True, slots=True)
+class Source:
+    """One catalog file to validate: where it is, how to name it, where placeholders may read."""
+
+    display: str
+    path: Path | None  # None: standard input
+    root: Path | None  # placeholders may not read outside this folder
+
+
+@lru_cache(maxsize=64)
+def _glob_regex(pattern: str) -> re.Pattern[str]:
+    """gitignore-like globs: ``*`` stays in one folder, ``**/`` spans folders."""
+    out = []
+    index = 0
+    while index < len(pattern):
+        char = pattern[index]
+        if pattern.startswith("**/", index):
+            out.append("(?:.*/)?")
+            index += 3
+            continue
+        if pattern.startswith("**", index):
+            out.append(".*")
+            index += 2
+            continue
+        if char == "*":
+            out.append("[^/]*")
+        elif char == "?":
+            out.append("[^/]")
+        elif char == "[":
+            end = pattern.find("]", index + 1)
+            if end == -1:
+                out.append(re.escape(char))
+            else:
+                body = pattern[index + 1 : end].replace("\\", "\\\\")
+                out.append(f"[{'^' + body[1:] if body.startswith('!') else body}]")
+                index = end
+        else:
+            out.append(re.escape(char))
+        index += 1
+    return re.compile("".join(out))
+
+
+def matches(relative: str, globs: Iterable[str]) -> bool:
+    """Whether a path relative to a searched folder matches one of the globs.
+
+    A glob without ``/`` is matched against the file name, in any folder.
+    """
+    name = relative.rsplit("/", 1)[-1]
+    return any(
+        _glob_regex(glob).fullmatch(relative if "/" in glob else name) is not None for glob in globs
+    )
+
+
+def _walk(folder: Path) -> Iterator[Path]:
+    for current, dirs, files in os.walk(folder):
+        dirs[:] = sorted(d for d in dirs if d not in SKIPPED_DIRS)
+        for name in sorted(files):
+            yield Path(current, name)
+
+
+def discover(arguments: Iterable[str], globs: Iterable[str] = DEFAULT_GLOBS) -> list[Source]:
+    """Expand command-line paths: files as given, folders searched, ``-`` for stdin."""
+    globs = tuple(globs)
+    cwd = Path.cwd().resolve()
+    sources: list[Source] = []
+    for argument in arguments:
+        if argument == STDIN:
+            sources.append(Source("<stdin>", None, None))
+            continue
+        path = Path(argument)
+        if path.is_dir():
+            for file in _walk(path):
+                relative = file.relative_to(path).as_posix()
+                if matches(relative, globs):
+                    sources.append(Source(os.path.join(argument, relative), file, path))
+        elif path.exists():
+            resolved = path.resolve()
+            root = cwd if cwd in resolved.parents else resolved.parent
+            sources.append(Source(argument, path, root))
+        else:
+            raise UsageError(f"{argument}: no such file or directory")
+    return sources
+
+
+def _position(data: bytes, offset: int) -> tuple[int, int]:
+    line = data.count(b"\n", 0, offset) + 1
+    column = offset - (data.rfind(b"\n", 0, offset) + 1) + 1
+    return line, column
+
+
+def _file_problem(
+    rule: str, message: str, line: int | None = None, column: int | None = None
+) -> Problem:
+    return Problem(ERROR, rule, message, line, column)
+
+
+def decode(data: bytes, max_bytes: int) -> str | Problem:
+    """The text of a catalog file, or the problem that makes it unusable."""
+    if len(data) > max_bytes:
+        return _file_problem(
+            "file-too-large",
+            f"the file is {len(data)} bytes, over the {max_bytes}-byte limit (see --max-bytes)",
+        )
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return _file_problem(
+            "file-encoding", "the file is UTF-16 text; catalog files must be UTF-8"
+        )
+    nul = data.find(b"\0")
+    if nul != -1:
+        line, column = _position(data, nul)
+        return _file_problem(
+            "file-binary", "the file holds binary content (a NUL byte), not YAML text", line, column
+        )
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as error:
+        line, column = _position(data, error.start)
+        return _file_problem(
+            "file-encoding",
+            f"the file is not valid UTF-8 (byte 0x{data[error.start]:02x}); save it as UTF-8",
+            line,
+            column,
+        )
+
+
+def read(source: Source, max_bytes: int) -> str | Problem:
+    """Read a source with the size limit applied before and while reading."""
+    try:
+        if source.path is None:
+            data = sys.stdin.buffer.read(max_bytes + 1)
+        else:
+            size = source.path.stat().st_size
+            if size > max_bytes:
+                return _file_problem(
+                    "file-too-large",
+                    f"the file is {size} bytes, over the {max_bytes}-byte limit (see --max-bytes)",
+                )
+            with source.path.open("rb") as handle:
+                data = handle.read(max_bytes + 1)
+    except OSError as error:
+        return _file_problem("file-unreadable", f"cannot read the file: {error.strerror or error}")
+    return decode(data, max_bytes)
