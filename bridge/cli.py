@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
+from enum import StrEnum
 from typing import Annotated
 
 import typer
@@ -43,10 +44,105 @@ def _root(
     """Keep a Backstage catalog and an Azure DevOps estate in step."""
 
 
+class OutputFormat(StrEnum):
+    """Output formats of ``validate``."""
+
+    text = "text"
+    json = "json"
+    github = "github"
+    azure = "azure"
+
+
+@app.command(
+    epilog="Examples: catalog-bridge validate catalog-info.yaml | "
+    "catalog-bridge validate --format json catalogs/ | "
+    "cat catalog-info.yaml | catalog-bridge validate -",
+)
+def validate(
+    paths: Annotated[
+        list[str],
+        typer.Argument(
+            help="Catalog files, folders (searched recursively for catalog files) or - for stdin."
+        ),
+    ],
+    output_format: Annotated[
+        OutputFormat | None,
+        typer.Option(
+            "--format",
+            "-f",
+            help="text (default), json (one object per document), github or azure annotations. "
+            "Defaults to github/azure when GITHUB_ACTIONS/TF_BUILD are set.",
+        ),
+    ] = None,
+    glob: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="File names to pick up in folders (repeatable; default catalog-info.yaml and "
+            "catalog-info.yml; '**/' spans folders)."
+        ),
+    ] = None,
+    strict: Annotated[
+        bool, typer.Option(help="Treat lint warnings (tool compatibility) as errors.")
+    ] = False,
+    strict_placeholders: Annotated[
+        bool,
+        typer.Option(help="Placeholders that cannot be read from local files are errors."),
+    ] = False,
+    catalog_rules: Annotated[
+        bool,
+        typer.Option(
+            help="Lint kinds the default catalog.rules refuse from a registered location "
+            "(only Component, API and Location are allowed)."
+        ),
+    ] = False,
+    relations: Annotated[
+        bool, typer.Option(help="Parse entity references in relation fields.")
+    ] = True,
+    template_kind: Annotated[
+        bool, typer.Option(help="Accept scaffolder Template entities (scaffolder installed).")
+    ] = True,
+    max_bytes: Annotated[
+        int, typer.Option(min=1, help="Refuse files larger than this many bytes.")
+    ] = 1 << 20,
+    jobs: Annotated[
+        int | None,
+        typer.Option(min=1, help="Worker processes for large runs (default: all cores)."),
+    ] = None,
+) -> None:
+    """Validate catalog files exactly as Backstage would, plus tool-compatibility lint.
+
+    Exit codes: 0 all valid, 1 problems found, 2 usage error.
+    """
+    from bridge.catalog.runner import run_validation
+    from bridge.catalog.validation import ValidationOptions
+
+    options = ValidationOptions(
+        relations=relations,
+        template_kind=template_kind,
+        strict_placeholders=strict_placeholders,
+        catalog_rules=catalog_rules,
+        strict=strict,
+        max_bytes=max_bytes,
+    )
+    raise typer.Exit(
+        run_validation(
+            paths,
+            options,
+            stream=sys.stdout,
+            environ=os.environ,
+            output_format=output_format.value if output_format else None,
+            globs=glob or (),
+            jobs=jobs,
+        )
+    )
+
+
 def main() -> None:
     """Console-script entry point: run the app, turning errors into messages and exit codes."""
     try:
-        app(standalone_mode=False)
+        # Without standalone mode click returns a command's exit code instead of exiting.
+        code = app(standalone_mode=False)
+        sys.exit(code if isinstance(code, int) else 0)
     except typer.Exit as done:
         sys.exit(done.exit_code)
     except typer.Abort:
