@@ -63,6 +63,8 @@ def test_secret_never_prints_and_is_redacted_everywhere() -> None:
     assert token not in str(secret)
     assert token not in f"{secret}"
     assert secret.reveal() == token
-    assert redact(f"GET https://broker/broker/{token}/_apis") == "GET https://broker/broker/***/_apis"
+    assert (
+        redact(f"GET https://broker/broker/{token}/_apis") == "GET https://broker/broker/***/_apis"
+    )
     error = AuthenticationError(f"token {token} refused", reason="rejected", organization="o")
     assert token not in str(error)

@@ -1,0 +1,1018 @@
+"""The configuration file: integration profiles, how it is found, loaded and validated.
+
+A file holds one or more profiles (an Azure DevOps instance, its organizations, where its
+token comes from, an optional Snyk Broker and the Backstage attributes to read). Loading
+collects every problem of the file and raises them together in one
+:class:`InvalidConfigError`, each with its key path (``profiles[0].organizations``) and line,
+so a user fixes everything in one go.
+
+Tokens never live in the file: a profile names an environment variable (``token_env``) or a
+file (``token_file``), and both are read here, at load time, into :class:`Secret` values, so
+the rest of the tool never looks at the environment for them. Only the profiles selected
+with ``--profile`` are resolved: an unrelated profile whose variable is unset does not fail.
+
+:func:`starter_config` / :func:`write_starter` produce the commented file that
+``catalog-bridge init`` writes.
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+import re
+import ssl
+import tempfile
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any
+
+import httpx
+
+from bridge.azure import CLOUD_API_URL, BrokerSettings, resolve_endpoints
+from bridge.azure.endpoints import require_secure
+from bridge.catalog.yamlload import Position, locate, parse_documents
+from bridge.errors import ConfigError, UsageError
+from bridge.fieldpath import FieldPath, FieldPathError, quote_segment
+from bridge.secrets import Secret, register
+
+CONFIG_ENV = "CATALOG_BRIDGE_CONFIG"
+DEFAULT_CONFIG_FILE = "catalog-bridge.yaml"
+PIPELINE_TOKEN_ENV = "SYSTEM_ACCESSTOKEN"  # the job token of Azure Pipelines
+
+ATTRIBUTES = ("catalog_name", "title", "category", "lifecycle", "owner", "application")
+"""The six Backstage attributes of Snyk Essentials' application context, in display order."""
+
+DEFAULT_FIELDS: Mapping[str, FieldPath] = MappingProxyType(
+    {
+        "catalog_name": FieldPath(("metadata", "name")),
+        "title": FieldPath(("metadata", "title")),
+        "category": FieldPath(("spec", "type")),
+        "lifecycle": FieldPath(("spec", "lifecycle")),
+        "owner": FieldPath(("spec", "owner")),
+        "application": FieldPath(("spec", "system")),
+    }
+)
+"""The entity field each attribute is read from unless the profile overrides it."""
+
+DEFAULT_CATALOG_FILENAME = "catalog-info.yaml"
+DEFAULT_CONCURRENCY = 16
+MAX_CONCURRENCY = 64
+MAX_DEVELOPERS_DAYS = 3650
+
+_MAX_FILE_BYTES = 1 << 20
+_MAX_TOKEN_FILE_BYTES = 64 << 10
+
+_TOP_KEYS = ("profiles",)
+_PROFILE_KEYS = (
+    "name",
+    "organizations",
+    "api_url",
+    "token_env",
+    "token_file",
+    "broker",
+    "backstage",
+    "concurrency",
+    "allow_http",
+    "ca_file",
+    "developers_days",
+)
+_BROKER_KEYS = ("url", "token_env", "token_file")
+_BACKSTAGE_KEYS = ("filename", "attributes", "fields")
+# The top-level keys of a valid Backstage entity: a field path starting elsewhere finds nothing.
+_ENTITY_ROOTS = ("apiVersion", "kind", "metadata", "spec", "relations", "status")
+# Snyk's names for the same attributes (its `context` keys and the Backstage fields).
+_ATTRIBUTE_ALIASES = {"name": "catalog_name", "type": "category", "system": "application"}
+
+_SECRET_KEYS = frozenset(
+    {"token", "pat", "password", "passwd", "secret", "credentials", "api_key", "apikey", "auth"}
+)
+_SECRET_SUFFIXES = ("_token", "_pat", "_password", "_secret", "_key")
+_ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+_ENV_REFERENCE = re.compile(r"\$\{?([A-Za-z_][A-Za-z0-9_]*)\}?")
+_KNOWN_TOKEN_FORMATS = (
+    re.compile(r"[a-z2-7]{52}"),  # Azure DevOps PAT, classic format
+    re.compile(r"[A-Za-z0-9]{84}"),  # Azure DevOps PAT, 2024 format
+    re.compile(r"[0-9a-fA-F]{8}(?:-[0-9a-fA-F]{4}){3}-[0-9a-fA-F]{12}"),  # Snyk Broker token
+)
+_TOKEN_ALPHABET = re.compile(r"[A-Za-z0-9+=-]{32,}")
+
+_PAT_EXAMPLE = "AZURE_DEVOPS_EXT_PAT"
+_BROKER_TOKEN_EXAMPLE = "SNYK_BROKER_TOKEN"
+
+KeyPath = tuple[str | int, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class BackstageSettings:
+    """The "Add Backstage Catalog" option of a profile.
+
+    ``fields`` maps every selected attribute to the entity field it is read from (the
+    default, or the profile's override), so users of it need not know the defaults.
+    """
+
+    filename: str = DEFAULT_CATALOG_FILENAME
+    attributes: tuple[str, ...] = ATTRIBUTES
+    fields: Mapping[str, FieldPath] = field(default_factory=lambda: DEFAULT_FIELDS)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Profile:
+    """One integration profile, with its tokens already resolved.
+
+    ``organizations`` is ``("*",)`` for every organization the token can see. ``token`` is
+    None only through a broker (the broker client holds the Azure DevOps token).
+    ``ca_file`` is an absolute path.
+    """
+
+    name: str
+    organizations: tuple[str, ...]
+    api_url: str = CLOUD_API_URL
+    token: Secret | None = None
+    broker: BrokerSettings | None = None
+    backstage: BackstageSettings | None = None
+    concurrency: int = DEFAULT_CONCURRENCY
+    allow_http: bool = False
+    ca_file: Path | None = None
+    developers_days: int = 0
+
+    @property
+    def all_organizations(self) -> bool:
+        """True when the profile reads every organization its token can see."""
+        return self.organizations == ("*",)
+
+    def tls_verify(self) -> ssl.SSLContext | bool:
+        """What the HTTP client verifies servers with (``verify=`` of the Azure client).
+
+        ``ca_file`` is trusted in addition to the system's certificate authorities, so one
+        profile can reach both a private server and a public broker.
+        """
+        if self.ca_file is None:
+            return True
+        context = ssl.create_default_context()
+        context.load_verify_locations(cafile=self.ca_file)
+        return context
+
+
+@dataclass(frozen=True, slots=True)
+class Config:
+    """A loaded configuration: the selected profiles, the file, and notes for the user.
+
+    ``notes`` are remarks that are not errors (a fallback token used, a setting ignored);
+    the caller decides how to show them.
+    """
+
+    profiles: tuple[Profile, ...]
+    source: Path
+    notes: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class ConfigProblem:
+    """One problem of a configuration file: key path, what is wrong, line (1-based)."""
+
+    key: str
+    message: str
+    line: int | None
+
+    def __str__(self) -> str:
+        parts = [f"line {self.line}"] if self.line else []
+        parts += [self.key] if self.key else []
+        return ": ".join([*parts, self.message])
+
+
+class InvalidConfigError(ConfigError):
+    """Every problem found in a configuration file, reported together."""
+
+    def __init__(self, source: str, problems: Sequence[ConfigProblem]) -> None:
+        self.problems = tuple(problems)
+        if len(self.problems) == 1:
+            text = f"{source}, {self.problems[0]}"
+        else:
+            lines = "".join(f"\n  {problem}" for problem in self.problems)
+            text = f"{source}: {len(self.problems)} problems:{lines}"
+        super().__init__(text)
+        self.source = source
+        self.key = self.problems[0].key if len(self.problems) == 1 else None
+
+
+def config_path(explicit: str | os.PathLike[str] | None, environ: Mapping[str, str]) -> Path:
+    """The file to read: ``--config``, else ``$CATALOG_BRIDGE_CONFIG``, else the default."""
+    if explicit is not None:
+        return Path(explicit)
+    if environ.get(CONFIG_ENV):
+        return Path(environ[CONFIG_ENV])
+    return Path(DEFAULT_CONFIG_FILE)
+
+
+def load_config(
+    path: str | os.PathLike[str] | None = None,
+    *,
+    environ: Mapping[str, str] | None = None,
+    profiles: Sequence[str] | None = None,
+) -> Config:
+    """Read, validate and resolve a configuration file.
+
+    ``path`` None means :func:`config_path` decides. ``environ`` defaults to the process
+    environment. ``profiles`` selects profiles by name (all when None or empty); only the
+    selected ones are returned and only their tokens and files are read. Raises
+    :class:`InvalidConfigError` listing every problem, :class:`ConfigError` when the file
+    cannot be read, and :class:`UsageError` for a selected name the file does not define.
+    """
+    env = os.environ if environ is None else environ
+    file = config_path(path, env)
+    text = _read_config_text(file)
+    return _Loader(text, str(file), file.absolute().parent, env).load(profiles)
+
+
+def _read_config_text(file: Path) -> str:
+    source = str(file)
+    try:
+        with file.open("rb") as stream:
+            data = stream.read(_MAX_FILE_BYTES + 1)
+    except FileNotFoundError:
+        raise ConfigError(
+            "configuration file not found; write a commented starter file with "
+            "`catalog-bridge init`, or name an existing file with --config or "
+            f"{CONFIG_ENV}",
+            source=source,
+        ) from None
+    except IsADirectoryError:
+        raise ConfigError("is a folder, not a configuration file", source=source) from None
+    except OSError as error:
+        raise ConfigError(f"cannot read: {error.strerror or error}", source=source) from None
+    if len(data) > _MAX_FILE_BYTES:
+        raise ConfigError(f"larger than {_MAX_FILE_BYTES} bytes", source=source)
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        raise ConfigError(f"not UTF-8 text (byte {error.start})", source=source) from None
+
+
+@dataclass(frozen=True, slots=True)
+class _TokenRef:
+    """Where a token comes from: an environment variable or a file, and the key naming it."""
+
+    kind: str  # "token_env" or "token_file"
+    value: str
+    key: KeyPath
+
+
+@dataclass(slots=True)
+class _Draft:
+    """A structurally valid profile whose environment (tokens, files) is not read yet."""
+
+    index: int
+    name: str
+    organizations: tuple[str, ...]
+    api_url: str
+    token: _TokenRef | None
+    broker_url: str | None
+    broker_token: _TokenRef | None
+    backstage: BackstageSettings | None
+    concurrency: int
+    allow_http: bool
+    ca_file: str | None
+    developers_days: int
+
+
+@dataclass(slots=True)
+class _Problem:
+    path: KeyPath
+    message: str
+    at_key: bool  # report the line of the key (unknown keys) rather than of its value
+
+
+@dataclass(slots=True)
+class _Loader:
+    text: str
+    source: str
+    base_dir: Path
+    environ: Mapping[str, str]
+    problems: list[_Problem] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+    def load(self, selection: Sequence[str] | None) -> Config:
+        drafts, names = self._structure()
+        unknown = [name for name in selection or () if name not in names]
+        if unknown and not self.problems:
+            known = ", ".join(names) or "none"
+            raise UsageError(
+                f"unknown profile {', '.join(map(repr, unknown))}; {self.source} defines: {known}"
+            )
+        chosen = [d for d in drafts if not selection or d.name in selection]
+        resolved = [self._resolve(draft) for draft in chosen]
+        if self.problems:
+            raise InvalidConfigError(self.source, self._located())
+        return Config(
+            profiles=tuple(p for p in resolved if p is not None),
+            source=Path(self.source),
+            notes=tuple(self.notes),
+        )
+
+    # -- reporting ----------------------------------------------------------------------
+
+    def add(self, path: KeyPath, message: str, *, at_key: bool = False) -> None:
+        self.problems.append(_Problem(path, message, at_key))
+
+    def _located(self) -> list[ConfigProblem]:
+        # Positions are only computed on this error path: locate re-parses the document.
+        positions = locate(self.text, 0)
+        located = [
+            ConfigProblem(_render(problem.path), problem.message, _line(positions, problem))
+            for problem in self.problems
+        ]
+        # Stable: problems on one line keep the order they were found in.
+        return sorted(located, key=lambda p: p.line or 0)
+
+    # -- structure ----------------------------------------------------------------------
+
+    def _structure(self) -> tuple[list[_Draft], list[str]]:
+        documents = parse_documents(self.text)
+        if len(documents) > 1:
+            message = "a second YAML document; keep every profile in the first one"
+            raise InvalidConfigError(self.source, [ConfigProblem("", message, documents[1].line)])
+        if not documents or documents[0].empty:
+            raise ConfigError(
+                "the file is empty; `catalog-bridge init` writes a commented starter file",
+                source=self.source,
+            )
+        problem = documents[0].problem
+        if problem is not None:
+            message = f"not valid YAML: {problem.message}"
+            raise InvalidConfigError(self.source, [ConfigProblem("", message, problem.line)])
+        root = self.mapping(documents[0].value, (), _TOP_KEYS)
+        if root is None:
+            return [], []
+        if "profiles" not in root:
+            if not root:  # otherwise the unknown keys were reported, with a suggestion
+                self.add((), "needs profiles: a list of integration profiles")
+            return [], []
+        raw_profiles = root["profiles"]
+        if raw_profiles is None or raw_profiles == []:
+            self.add(("profiles",), "needs at least one profile")
+            return [], []
+        if not isinstance(raw_profiles, list):
+            self.add(("profiles",), f"must be a list of profiles, not {_kind(raw_profiles)}")
+            return [], []
+        drafts: list[_Draft] = []
+        names: list[str] = []
+        first_index: dict[str, int] = {}
+        for index, raw in enumerate(raw_profiles):
+            before = len(self.problems)
+            name, draft = self._profile(raw, index)
+            if name is not None:
+                if name in first_index:
+                    self.add(
+                        ("profiles", index, "name"),
+                        f"duplicate profile name {name!r} (also profiles[{first_index[name]}])",
+                    )
+                else:
+                    first_index[name] = index
+                    names.append(name)
+            if draft is not None and len(self.problems) == before:
+                drafts.append(draft)
+        return drafts, names
+
+    def _profile(self, raw: Any, index: int) -> tuple[str | None, _Draft | None]:
+        path: KeyPath = ("profiles", index)
+        profile = self.mapping(raw, path, _PROFILE_KEYS, token_example=_PAT_EXAMPLE)
+        if profile is None:
+            return None, None
+        name = self.string(profile, path, "name", required=True)
+        if name is not None and not name.strip():
+            self.add((*path, "name"), "must not be blank")
+            name = None
+        allow_http = self.value(profile, path, "allow_http", bool, False)
+        organizations = self._organizations(profile, path)
+        api_url = self.string(profile, path, "api_url") or CLOUD_API_URL
+        self._check_api_url(api_url, organizations, allow_http, path)
+        broker_url, broker_token = self._broker(profile.get("broker"), path, allow_http)
+        # With a broker (even a broken one, reported already) no PAT is needed.
+        needs_pat = profile.get("broker") is None
+        token = self.token_ref(profile, path, required=needs_pat, example=_PAT_EXAMPLE)
+        if broker_url is not None and token is not None:
+            self.notes.append(
+                f"{_render(token.key)} is not used: through a Snyk Broker the broker client "
+                "holds the Azure DevOps token"
+            )
+            token = None
+        if broker_url is not None and organizations:
+            self._check_broker_organizations(organizations, path)
+        backstage = None
+        if profile.get("backstage") is not None:
+            backstage = self._backstage(profile["backstage"], (*path, "backstage"))
+        concurrency = self.integer(
+            profile, path, "concurrency", DEFAULT_CONCURRENCY, low=1, high=MAX_CONCURRENCY
+        )
+        days = self.integer(profile, path, "developers_days", 0, low=0, high=MAX_DEVELOPERS_DAYS)
+        ca_file = self.string(profile, path, "ca_file")
+        if name is None or organizations is None:
+            return name, None
+        return name, _Draft(
+            index=index,
+            name=name,
+            organizations=organizations,
+            api_url=api_url,
+            token=token,
+            broker_url=broker_url,
+            broker_token=broker_token,
+            backstage=backstage,
+            concurrency=concurrency,
+            allow_http=allow_http,
+            ca_file=ca_file,
+            developers_days=days,
+        )
+
+    def _organizations(self, profile: Mapping[str, Any], path: KeyPath) -> tuple[str, ...] | None:
+        key = (*path, "organizations")
+        raw = profile.get("organizations")
+        if raw is None or raw == []:
+            self.add(
+                key if "organizations" in profile else path,
+                'needs at least one organization, or ["*"] for every organization',
+                at_key="organizations" not in profile,
+            )
+            return None
+        if not isinstance(raw, list):
+            hint = " (write [name] for one)" if isinstance(raw, str) else ""
+            self.add(key, f"must be a list of organization names, not {_kind(raw)}{hint}")
+            return None
+        names: list[str] = []
+        seen: set[str] = set()
+        for index, item in enumerate(raw):
+            if not isinstance(item, str):
+                self.add((*key, index), f"must be an organization name, not {_kind(item)}")
+            elif not item.strip():
+                self.add((*key, index), "must not be blank")
+            elif "*" in item and item != "*":
+                self.add((*key, index), 'patterns are not supported; use "*" alone for all')
+            elif item.lower() in seen:
+                # Azure DevOps organization names are case-insensitive.
+                self.add((*key, index), f"organization {item!r} is listed twice")
+            else:
+                seen.add(item.lower())
+                names.append(item)
+        if "*" in names and len(raw) > 1:
+            self.add(key, '"*" (every organization) cannot be combined with names')
+        if len(names) != len(raw):
+            return None
+        return tuple(names)
+
+    def _check_api_url(
+        self,
+        api_url: str,
+        organizations: tuple[str, ...] | None,
+        allow_http: bool,
+        path: KeyPath,
+    ) -> None:
+        key = (*path, "api_url")
+        if not self.check_url(api_url, key, allow_http):
+            return
+        # resolve_endpoints also catches a legacy {org}.visualstudio.com URL naming another
+        # organization, and names the client would refuse.
+        for index, organization in enumerate(organizations or ()):
+            if organization == "*":
+                continue
+            try:
+                resolve_endpoints(api_url, organization, allow_http=allow_http)
+            except ConfigError as error:
+                self.add((*path, "organizations", index), str(error))
+
+    def check_url(self, url: str, key: KeyPath, allow_http: bool) -> bool:
+        """Record a problem and return False unless ``url`` is a usable http(s) URL."""
+        try:
+            parsed = httpx.URL(url.strip())
+        except httpx.InvalidURL as error:
+            self.add(key, f"is not a valid URL: {error}")
+            return False
+        if parsed.userinfo:
+            if parsed.password:
+                register(parsed.password)
+            self.add(key, "must not carry credentials (user:password@); " + _token_advice())
+            return False
+        if any(_looks_like_token(part) for part in parsed.path.split("/")):
+            self.add(key, "seems to contain a token in its path; " + _token_advice())
+            return False
+        try:
+            require_secure(parsed, allow_http=allow_http, what="the URL")
+        except ConfigError as error:
+            hint = " (allow_http: true in this profile)" if parsed.scheme == "http" else ""
+            self.add(key, f"{error}{hint}")
+            return False
+        return True
+
+    def _broker(
+        self, raw: Any, path: KeyPath, allow_http: bool
+    ) -> tuple[str | None, _TokenRef | None]:
+        if raw is None:
+            return None, None
+        key = (*path, "broker")
+        broker = self.mapping(raw, key, _BROKER_KEYS, token_example=_BROKER_TOKEN_EXAMPLE)
+        if broker is None:
+            return None, None
+        url = self.string(broker, key, "url", required=True)
+        token = self.token_ref(broker, key, required=True, example=_BROKER_TOKEN_EXAMPLE)
+        if url is not None and self.check_url(url, (*key, "url"), allow_http):
+            return url.strip(), token
+        return None, None
+
+    def _check_broker_organizations(self, organizations: tuple[str, ...], path: KeyPath) -> None:
+        key = (*path, "organizations")
+        if organizations == ("*",):
+            self.add(
+                key,
+                'cannot be "*" through a Snyk Broker: a broker client serves one organization '
+                "and cannot list them; name it",
+            )
+        elif len(organizations) > 1:
+            self.add(
+                key,
+                "a Snyk Broker client serves one organization; make one profile per "
+                "organization, each with its own broker token",
+            )
+
+    def _backstage(self, raw: Any, path: KeyPath) -> BackstageSettings | None:
+        backstage = self.mapping(raw, path, _BACKSTAGE_KEYS)
+        if backstage is None:
+            return None
+        before = len(self.problems)
+        filename = self.string(backstage, path, "filename") or DEFAULT_CATALOG_FILENAME
+        if "/" in filename or "\\" in filename or filename in (".", ".."):
+            self.add(
+                (*path, "filename"),
+                "must be a file name: the catalog file is read from the repository root",
+            )
+        attributes = self._attributes(backstage, path)
+        overrides = self._fields(backstage.get("fields"), (*path, "fields"), attributes)
+        if len(self.problems) != before:
+            return None
+        fields = {name: overrides.get(name, DEFAULT_FIELDS[name]) for name in attributes}
+        return BackstageSettings(filename, attributes, MappingProxyType(fields))
+
+    def _attributes(self, backstage: Mapping[str, Any], path: KeyPath) -> tuple[str, ...]:
+        key = (*path, "attributes")
+        raw = backstage.get("attributes", list(ATTRIBUTES))
+        if not isinstance(raw, list):
+            self.add(key, f"must be a list of attribute names, not {_kind(raw)}")
+            return ATTRIBUTES
+        if not raw:
+            self.add(key, f"select at least one attribute of: {', '.join(ATTRIBUTES)}")
+        chosen: set[str] = set()
+        for index, item in enumerate(raw):
+            if not isinstance(item, str):
+                self.add((*key, index), f"must be an attribute name, not {_kind(item)}")
+            elif item not in ATTRIBUTES:
+                self.add((*key, index), _unknown("attribute", item, ATTRIBUTES))
+            elif item in chosen:
+                self.add((*key, index), f"attribute {item!r} is listed twice")
+            else:
+                chosen.add(item)
+        return tuple(name for name in ATTRIBUTES if name in chosen)
+
+    def _fields(self, raw: Any, path: KeyPath, attributes: tuple[str, ...]) -> dict[str, FieldPath]:
+        if raw is None:
+            return {}
+        if not isinstance(raw, dict):
+            self.add(path, f"must map attribute names to field paths, not {_kind(raw)}")
+            return {}
+        overrides: dict[str, FieldPath] = {}
+        for name, text in raw.items():
+            key = (*path, name)
+            if name not in ATTRIBUTES:
+                self.add(key, _unknown("attribute", name, ATTRIBUTES), at_key=True)
+            elif name not in attributes:
+                self.add(key, f"attribute {name!r} is not selected in attributes", at_key=True)
+            elif not isinstance(text, str):
+                self.add(key, f"must be a field path such as spec.owner, not {_kind(text)}")
+            else:
+                try:
+                    field_path = FieldPath.parse(text)
+                except FieldPathError as error:
+                    self.add(key, f"invalid field path: {error.message} (character {error.column})")
+                    continue
+                if field_path.segments[0] not in _ENTITY_ROOTS:
+                    # Allowed (Snyk's own example reads "example.com".owner), but probably a
+                    # forgotten spec. or metadata. prefix.
+                    self.notes.append(
+                        f"{_render(key)}: {text} finds nothing in a valid Backstage entity, "
+                        f"whose only top-level keys are {', '.join(_ENTITY_ROOTS)}; did you "
+                        f"mean spec.{text} or metadata.{text}?"
+                    )
+                overrides[name] = field_path
+        return overrides
+
+    # -- typed accessors ----------------------------------------------------------------
+
+    def mapping(
+        self,
+        raw: Any,
+        path: KeyPath,
+        allowed: Sequence[str],
+        *,
+        token_example: str = _PAT_EXAMPLE,
+    ) -> dict[str, Any] | None:
+        """``raw`` as a mapping whose keys are all allowed; None (and problems) otherwise."""
+        if not isinstance(raw, dict):
+            self.add(path, f"must be a mapping, not {_kind(raw)}")
+            return None
+        for key, value in raw.items():
+            if _is_secret_key(key):
+                if isinstance(value, str):
+                    register(value)  # redact it from any text that might still show it
+                self.add(
+                    (*path, key),
+                    "tokens must not be written in the configuration file; "
+                    + _token_advice(token_example),
+                    at_key=True,
+                )
+            elif key not in allowed:
+                self.add((*path, key), _unknown("key", key, allowed), at_key=True)
+        return raw
+
+    def value(
+        self, mapping: Mapping[str, Any], path: KeyPath, key: str, kind: type, default: Any
+    ) -> Any:
+        """The value of an optional ``key`` of type ``kind`` (an absent or null key: default)."""
+        raw = mapping.get(key)
+        if raw is None:
+            return default
+        # bool is an int in Python, and YAML's `1` is not `true`.
+        if not isinstance(raw, kind) or (kind is int and isinstance(raw, bool)):
+            hint = " (YAML 1.2: only true and false are booleans)" if kind is bool else ""
+            self.add((*path, key), f"must be {_TYPE_NAMES[kind]}, not {_kind(raw)}{hint}")
+            return default
+        return raw
+
+    def string(
+        self, mapping: Mapping[str, Any], path: KeyPath, key: str, *, required: bool = False
+    ) -> str | None:
+        """An optional (or required) string; an empty string counts as absent."""
+        if mapping.get(key) in (None, ""):
+            if required and key not in mapping:
+                self.add(path, f"needs {key}", at_key=True)
+            elif required:
+                self.add((*path, key), "must not be empty")
+            return None
+        value: str | None = self.value(mapping, path, key, str, None)
+        return value
+
+    def integer(
+        self,
+        mapping: Mapping[str, Any],
+        path: KeyPath,
+        key: str,
+        default: int,
+        *,
+        low: int,
+        high: int,
+    ) -> int:
+        """An optional integer within ``low..high``."""
+        value: int = self.value(mapping, path, key, int, default)
+        if not low <= value <= high:
+            self.add((*path, key), f"must be between {low} and {high}")
+            return default
+        return value
+
+    def token_ref(
+        self, mapping: Mapping[str, Any], path: KeyPath, *, required: bool, example: str
+    ) -> _TokenRef | None:
+        """Where the token of a profile or broker comes from: token_env or token_file."""
+        env = self.string(mapping, path, "token_env")
+        file = self.string(mapping, path, "token_file")
+        if env is not None and file is not None:
+            self.add((*path, "token_file"), "give token_env or token_file, not both", at_key=True)
+            return None
+        if env is not None:
+            key = (*path, "token_env")
+            if _looks_like_token(env):
+                register(env)
+                advice = _token_advice(example)
+                self.add(key, f"looks like a token, not a variable name; {advice}")
+                return None
+            reference = _ENV_REFERENCE.fullmatch(env)
+            if reference:
+                # `$VAR` or `${VAR}`: the file is not expanded, and the name is what is wanted.
+                self.add(key, f"write the variable's name without $: token_env: {reference[1]}")
+                return None
+            if not _ENV_NAME.fullmatch(env):
+                self.add(key, "must be an environment variable name (letters, digits, _)")
+                return None
+            return _TokenRef("token_env", env, key)
+        if file is not None:
+            key = (*path, "token_file")
+            if _looks_like_token(file):
+                register(file)
+                self.add(key, f"looks like a token, not a file path; {_token_advice(example)}")
+                return None
+            return _TokenRef("token_file", file, key)
+        # A literal token key was reported already, with the same advice.
+        if required and not any(_is_secret_key(key) for key in mapping):
+            self.add(
+                path,
+                at_key=True,
+                message="needs token_env (an environment variable holding the token, e.g. "
+                f"token_env: {example}) or token_file (a file holding only the token)",
+            )
+        return None
+
+    # -- environment ----------------------------------------------------------------------
+
+    def _resolve(self, draft: _Draft) -> Profile | None:
+        before = len(self.problems)
+        token = self._secret(draft.token, draft.name, fallback=True) if draft.token else None
+        broker = None
+        if draft.broker_url is not None and draft.broker_token is not None:
+            broker_token = self._secret(draft.broker_token, draft.name, fallback=False)
+            if broker_token is not None:
+                broker = BrokerSettings(draft.broker_url, broker_token)
+        ca_file = None
+        if draft.ca_file is not None:
+            ca_file = self._ca_file(draft.ca_file, ("profiles", draft.index, "ca_file"))
+        if len(self.problems) != before:
+            return None
+        return Profile(
+            name=draft.name,
+            organizations=draft.organizations,
+            api_url=draft.api_url,
+            token=token,
+            broker=broker,
+            backstage=draft.backstage,
+            concurrency=draft.concurrency,
+            allow_http=draft.allow_http,
+            ca_file=ca_file,
+            developers_days=draft.developers_days,
+        )
+
+    def _secret(self, ref: _TokenRef, profile: str, *, fallback: bool) -> Secret | None:
+        if ref.kind == "token_file":
+            value = self._token_file(ref)
+            return None if value is None else Secret(value)
+        value = self.environ.get(ref.value, "").strip()
+        if value:
+            return Secret(value)
+        in_pipelines = self.environ.get("TF_BUILD", "").lower() == "true"
+        pipeline_token = self.environ.get(PIPELINE_TOKEN_ENV, "").strip()
+        if fallback and in_pipelines and pipeline_token and ref.value != PIPELINE_TOKEN_ENV:
+            self.notes.append(
+                f"profile {profile!r}: {ref.value} is not set; using {PIPELINE_TOKEN_ENV}, the "
+                "job token of Azure Pipelines (it reaches only what the pipeline's build "
+                "identity may read)"
+            )
+            return Secret(pipeline_token)
+        state = "is empty" if ref.value in self.environ else "is not set"
+        hint = ""
+        if in_pipelines:
+            source = "System.AccessToken" if ref.value == PIPELINE_TOKEN_ENV else "YourSecret"
+            hint = (
+                "; in Azure Pipelines secret variables reach a step only through its env: "
+                f"mapping, e.g. {ref.value}: $({source})"
+            )
+        self.add(ref.key, f"environment variable {ref.value} {state}{hint}")
+        return None
+
+    def _token_file(self, ref: _TokenRef) -> str | None:
+        file = self.base_dir / Path(ref.value).expanduser()
+        try:
+            with file.open("rb") as stream:
+                data = stream.read(_MAX_TOKEN_FILE_BYTES + 1)
+        except FileNotFoundError:
+            self.add(ref.key, f"token file {str(file)!r} does not exist")
+            return None
+        except OSError as error:
+            self.add(ref.key, f"cannot read token file {str(file)!r}: {error.strerror or error}")
+            return None
+        try:
+            value = data.decode("utf-8-sig").strip()
+        except UnicodeDecodeError:
+            value = None
+        if value is None or len(data) > _MAX_TOKEN_FILE_BYTES or "\n" in value:
+            # Never quote the content: it may be a token, or something else secret.
+            self.add(ref.key, f"token file {str(file)!r} must hold only the token, on one line")
+            return None
+        if not value:
+            self.add(ref.key, f"token file {str(file)!r} is empty")
+            return None
+        return value
+
+    def _ca_file(self, value: str, key: KeyPath) -> Path | None:
+        file = (self.base_dir / Path(value).expanduser()).absolute()
+        try:
+            ssl.create_default_context().load_verify_locations(cafile=file)
+        except FileNotFoundError:
+            self.add(key, f"CA file {str(file)!r} does not exist")
+            return None
+        except ssl.SSLError:
+            self.add(key, f"CA file {str(file)!r} holds no PEM certificate")
+            return None
+        except OSError as error:
+            self.add(key, f"cannot read CA file {str(file)!r}: {error.strerror or error}")
+            return None
+        return file
+
+
+_STARTER = """\
+# catalog-bridge configuration.
+#
+# catalog-bridge reads the file named by --config, else the one named by the
+# CATALOG_BRIDGE_CONFIG environment variable, else ./catalog-bridge.yaml.{location}
+# Every profile is used unless --profile NAME picks some.
+#
+# No token is ever written here. A profile says where its token is:
+#   token_env: VARIABLE   an environment variable that holds the token
+#   token_file: PATH      a file that holds only the token (a mounted secret, say);
+#                         a relative path starts at this file's folder
+# In Azure Pipelines, give a step the job token with
+#   env:
+#     SYSTEM_ACCESSTOKEN: $(System.AccessToken)
+# and write token_env: SYSTEM_ACCESSTOKEN. When a profile's variable is unset in a
+# pipeline that provides SYSTEM_ACCESSTOKEN, that token is used instead (with a note).
+
+profiles:
+  # A profile is one Azure DevOps instance and the organizations read from it.
+  # Profile names must be unique; --profile selects by name.
+  - name: default
+    # Organization names, or ["*"] for every organization the token can see.
+    organizations: [my-organization]
+    # Azure DevOps Services: https://dev.azure.com/ (the default). Azure DevOps
+    # Server: the server URL with its virtual folder, e.g. https://ado.example.com/tfs/
+    api_url: https://dev.azure.com/
+    # The personal access token needs Code (Read), Project and Team (Read),
+    # Analytics (Read) and Member Entitlement Management (Read).
+    token_env: AZURE_DEVOPS_EXT_PAT
+    # Most requests in flight at once to this server (1 to 64).
+    concurrency: 16
+    # List each repository's committers over this many days (one more request per
+    # repository); 0 turns it off.
+    developers_days: 0
+
+    # Add application context read from each repository's Backstage catalog file.
+    # Remove this section to leave repositories without it.
+    backstage:
+      # The catalog file, read from the root of each repository's default branch.
+      filename: catalog-info.yaml
+      # The attributes to set (at least one).
+      attributes: [catalog_name, title, category, lifecycle, owner, application]
+      # Where each attribute is read from; these are the defaults, so delete the lines
+      # you do not change. Dots separate keys; double-quote a key that has dots:
+      #   application: metadata.annotations."example.com/application"
+      fields:
+        catalog_name: metadata.name
+        title: metadata.title
+        category: spec.type
+        lifecycle: spec.lifecycle
+        owner: spec.owner
+        application: spec.system
+
+  # Through a Snyk Broker: the broker client holds the Azure DevOps token, so the
+  # profile needs only the broker token, and exactly one organization.
+  # - name: brokered
+  #   organizations: [my-organization]
+  #   broker:
+  #     url: https://broker.snyk.io          # the broker server of your Snyk region
+  #     token_env: SNYK_BROKER_TOKEN
+
+  # Azure DevOps Server on premises, trusting a private certificate authority.
+  # - name: on-premises
+  #   organizations: [DefaultCollection]
+  #   api_url: https://ado.example.internal/tfs/
+  #   token_file: /run/secrets/ado-pat
+  #   ca_file: /etc/ssl/certs/internal-ca.pem  # PEM bundle, trusted with the system's
+  #   allow_http: false                        # true permits plain http:// (insecure)
+"""
+
+
+def starter_config(path: str | os.PathLike[str] | None = None) -> str:
+    """The commented starter file of ``catalog-bridge init``.
+
+    ``path`` is where it will be written: when that is not where catalog-bridge looks by
+    default, the header says how to point at it.
+    """
+    location = ""
+    if path is not None and Path(path) != Path(DEFAULT_CONFIG_FILE):
+        # A line break in the name would end the comment and spoil the YAML.
+        shown = " ".join(str(path).splitlines())
+        location = f"\n# This file is elsewhere: use --config {shown} or set {CONFIG_ENV}={shown}."
+    return _STARTER.format(location=location)
+
+
+def write_starter(path: str | os.PathLike[str], *, force: bool = False) -> Path:
+    """Write :func:`starter_config` to ``path`` atomically and return the path.
+
+    Refuses (:class:`UsageError`) to replace an existing file unless ``force``. The text goes
+    to a temporary file in the same folder which then takes the final name, so a reader
+    never sees half a file and a refused or failed write leaves the old file untouched. A new
+    file gets mode 0644: it holds no secret (tokens are refused), and teammates or a CI user
+    may need to read it; a replaced file keeps its mode.
+    """
+    target = Path(path)
+    if target.exists() and not force:
+        raise UsageError(f"{target} already exists; use --force to replace it")
+    try:
+        mode = target.stat().st_mode & 0o777 if target.exists() else 0o644
+        descriptor, temporary = tempfile.mkstemp(
+            prefix=f".{target.name}.", suffix=".tmp", dir=target.parent
+        )
+    except OSError as error:
+        raise ConfigError(f"cannot write: {error.strerror or error}", source=str(target)) from None
+    try:
+        with os.fdopen(descriptor, "w", encoding="utf-8", newline="\n") as stream:
+            stream.write(starter_config(path))
+            stream.flush()
+            os.fsync(stream.fileno())
+        os.chmod(temporary, mode)
+        if force:
+            os.replace(temporary, target)
+        else:
+            # A hard link creates the name only if it is still free (no race with another
+            # writer between the check above and now); the temporary name is removed below.
+            os.link(temporary, target)
+    except FileExistsError:
+        raise UsageError(f"{target} already exists; use --force to replace it") from None
+    except OSError as error:
+        raise ConfigError(f"cannot write: {error.strerror or error}", source=str(target)) from None
+    finally:
+        if os.path.exists(temporary):
+            os.unlink(temporary)
+    return target
+
+
+def _token_advice(example: str = "VARIABLE") -> str:
+    return (
+        "put the token in an environment variable and write its name "
+        f"(token_env: {example}), or in a file (token_file: PATH)"
+    )
+
+
+_TYPE_NAMES: dict[type, str] = {
+    str: "a string",
+    bool: "true or false",
+    int: "a whole number",
+    float: "a number",
+    list: "a list",
+    dict: "a mapping",
+}
+
+
+def _line(positions: Mapping[KeyPath, Position], problem: _Problem) -> int | None:
+    """The line of the problem's key or value, else of the nearest enclosing one."""
+    path, at_key = problem.path, problem.at_key
+    while (position := positions.get(path)) is None:
+        if not path:
+            return None
+        path, at_key = path[:-1], False
+    return position.key_line if at_key else position.line
+
+
+def _kind(value: Any) -> str:
+    """How a YAML value is described in a message (never the value: it may be a token)."""
+    if value is None:
+        return "empty"
+    return _TYPE_NAMES.get(type(value), type(value).__name__)
+
+
+def _normal_key(key: str) -> str:
+    """``apiUrl``, ``api-url`` and ``API_URL`` all become ``api_url``."""
+    return re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", key).replace("-", "_").lower()
+
+
+def _is_secret_key(key: str) -> bool:
+    normal = _normal_key(key)
+    return normal in _SECRET_KEYS or normal.endswith(_SECRET_SUFFIXES)
+
+
+def _looks_like_token(value: str) -> bool:
+    """Whether a value is likely a token: a known format, or long, random-looking text."""
+    if any(pattern.fullmatch(value) for pattern in _KNOWN_TOKEN_FORMATS):
+        return True
+    # Variable names are conventionally upper case and file paths have / or a dot; tokens mix
+    # lower-case letters and digits without them.
+    return bool(
+        _TOKEN_ALPHABET.fullmatch(value)
+        and re.search(r"[0-9]", value)
+        and re.search(r"[a-z]", value)
+    )
+
+
+def _unknown(what: str, word: str, choices: Iterable[str]) -> str:
+    options = list(choices)
+    normal = _normal_key(word)
+    match = _ATTRIBUTE_ALIASES.get(normal) if what == "attribute" else None
+    if match is None:
+        close = difflib.get_close_matches(normal, options, n=1, cutoff=0.6)
+        match = close[0] if close else None
+    if match is not None:
+        return f"unknown {what} {word!r}; did you mean {match}?"
+    return f"unknown {what} {word!r}; expected one of: {', '.join(options)}"
+
+
+def _render(path: KeyPath) -> str:
+    """``("profiles", 0, "broker", "url")`` as ``profiles[0].broker.url``."""
+    text = ""
+    for part in path:
+        if isinstance(part, int):
+            text += f"[{part}]"
+        else:
+            text += f".{quote_segment(part)}" if text else quote_segment(part)
+    return text
