@@ -91,7 +91,9 @@ class HostLimiter:
             await asyncio.sleep(wait)
         now = time.monotonic()
         if self._spacing > 0 and now < self._pace_until:
-            start = max(now, self._next_start)
+            # The budget is back at the reset: no queued request waits past it, however many
+            # are queued (otherwise N waiters would be spread over N * spacing seconds).
+            start = min(max(now, self._next_start), self._pace_until)
             self._next_start = start + self._spacing
             await asyncio.sleep(start - now)
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
+import ssl
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -225,10 +226,35 @@ class RequestEngine:
         return own_wait
 
 
+def _untrusted_certificate(error: BaseException) -> ssl.SSLCertVerificationError | None:
+    """The certificate verification failure behind ``error`` (httpx wraps it twice), if any."""
+    seen: set[int] = set()
+    current: BaseException | None = error
+    while current is not None and id(current) not in seen:
+        if isinstance(current, ssl.SSLCertVerificationError):
+            return current
+        seen.add(id(current))
+        current = current.__cause__ or current.__context__
+    return None
+
+
 def _transport_failure(error: httpx.TransportError, where: Where, url: str) -> Failure:
     """A request that got no complete answer: connection, timeout or protocol trouble."""
     host = httpx.URL(url).host
     detail = redact(str(error)) or type(error).__name__
+    certificate = _untrusted_certificate(error)
+    if certificate is not None:
+        # Not transient: asking again meets the same certificate.
+        reason = certificate.verify_message or certificate.reason or "verification failed"
+        return Failure(
+            make_error(
+                ServiceError,
+                f"the TLS certificate of {host} is not trusted ({reason})",
+                where,
+                hint="if the server uses a private CA, make the client trust that CA's "
+                "certificate; otherwise check the API URL's host name",
+            )
+        )
     if isinstance(error, httpx.ConnectError | httpx.ConnectTimeout | httpx.PoolTimeout):
         # Nothing reached the server, so even a write may be sent again.
         message, retryable, repeatable = f"could not connect to {host}: {detail}", True, True

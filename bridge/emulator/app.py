@@ -35,8 +35,9 @@ def _utc_now() -> datetime:
 class EmulatorApp:
     """Serves an :class:`~bridge.emulator.estate.Estate` the way Azure DevOps would.
 
-    ``stats`` counts requests by route name and status. ``now`` dates pushes and pull
-    requests (injectable for tests).
+    ``stats`` counts requests by route name and status, and how many were being answered at
+    once (from arrival until the answer is ready, so never more than a client had in flight).
+    ``now`` dates pushes and pull requests (injectable for tests).
     """
 
     def __init__(
@@ -65,7 +66,11 @@ class EmulatorApp:
         )
         found = find_route(request.method, address) if address is not None else None
         name = found.route.name if isinstance(found, Match) else UNMATCHED
-        response = await self._with_faults(request, name, address, found)
+        self.stats.request_started()
+        try:
+            response = await self._with_faults(request, name, address, found)
+        finally:
+            self.stats.request_finished()
         self.stats.record(
             name, NO_ANSWER if response.disruption is Disruption.RESET else response.status
         )

@@ -71,6 +71,7 @@ class HttpServer:
         self.ssl_context = ssl_context
         self._server: asyncio.Server | None = None
         self._connections: set[asyncio.Task[None]] = set()
+        self._closing = False
         self._date = _DateHeader()
 
     @property
@@ -105,6 +106,7 @@ class HttpServer:
         """Stop accepting and drop every open connection."""
         if self._server is not None:
             self._server.close()
+            self._closing = True
             for task in list(self._connections):
                 task.cancel()
             await asyncio.gather(*self._connections, return_exceptions=True)
@@ -134,6 +136,12 @@ class HttpServer:
                     return
         except (ConnectionError, TimeoutError, asyncio.IncompleteReadError, ssl.SSLError):
             return  # the client went away or idled out: nothing to answer
+        except asyncio.CancelledError:
+            if not self._closing:
+                raise
+            # close() ended this connection (idle, or a stalled answer): end quietly. Python
+            # 3.11's stream callback would otherwise log the cancellation as an error.
+            return
         except ValueError:  # a line longer than the stream limit
             await self._send(
                 writer, api_errors.bad_request("Line too long.").response(), keep_alive=False

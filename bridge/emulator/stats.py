@@ -22,6 +22,19 @@ class Stats:
         self._faults: Counter[str] = Counter()
         self._delayed = 0
         self._connections = 0
+        self._in_flight = 0
+        self._max_in_flight = 0
+
+    def request_started(self) -> None:
+        """Note one more request being answered (admin requests are not counted)."""
+        with self._lock:
+            self._in_flight += 1
+            self._max_in_flight = max(self._max_in_flight, self._in_flight)
+
+    def request_finished(self) -> None:
+        """Note that a request's answer is ready (or the request was dropped)."""
+        with self._lock:
+            self._in_flight -= 1
 
     def record_connection(self) -> None:
         """Count one accepted connection (keep-alive shows as many requests per connection)."""
@@ -70,6 +83,9 @@ class Stats:
                 "faults": dict(sorted(self._faults.items())),
                 "throttle_delays": self._delayed,
                 "connections": self._connections,
+                # Requests being answered at once, now and at most since the last reset.
+                "in_flight": self._in_flight,
+                "max_in_flight": self._max_in_flight,
             }
 
     def reset(self) -> None:
@@ -81,3 +97,4 @@ class Stats:
             self._faults.clear()
             self._delayed = 0
             self._connections = 0
+            self._max_in_flight = self._in_flight  # requests under way still count
