@@ -32,7 +32,7 @@ import httpx
 
 from bridge.azure import CLOUD_API_URL, BrokerSettings, resolve_endpoints
 from bridge.azure.endpoints import require_secure
-from bridge.catalog.yamlload import Position, locate, parse_documents
+from bridge.catalog.yamlload import YamlDocument, parse_documents
 from bridge.errors import ConfigError, UsageError
 from bridge.fieldpath import FieldPath, FieldPathError, quote_segment
 from bridge.secrets import Secret, register
@@ -292,6 +292,7 @@ class _Loader:
     environ: Mapping[str, str]
     problems: list[_Problem] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    document: YamlDocument | None = None  # the parsed file, for line numbers
 
     def load(self, selection: Sequence[str] | None) -> Config:
         drafts, names = self._structure()
@@ -317,10 +318,8 @@ class _Loader:
         self.problems.append(_Problem(path, message, at_key))
 
     def _located(self) -> list[ConfigProblem]:
-        # Positions are only computed on this error path: locate re-parses the document.
-        positions = locate(self.text, 0)
         located = [
-            ConfigProblem(_render(problem.path), problem.message, _line(positions, problem))
+            ConfigProblem(_render(problem.path), problem.message, _line(self.document, problem))
             for problem in self.problems
         ]
         # Stable: problems on one line keep the order they were found in.
@@ -342,6 +341,7 @@ class _Loader:
         if problem is not None:
             message = f"not valid YAML: {problem.message}"
             raise InvalidConfigError(self.source, [ConfigProblem("", message, problem.line)])
+        self.document = documents[0]
         root = self.mapping(documents[0].value, (), _TOP_KEYS)
         if root is None:
             return [], []
@@ -955,14 +955,16 @@ _TYPE_NAMES: dict[type, str] = {
 }
 
 
-def _line(positions: Mapping[KeyPath, Position], problem: _Problem) -> int | None:
+def _line(document: YamlDocument | None, problem: _Problem) -> int | None:
     """The line of the problem's key or value, else of the nearest enclosing one."""
+    if document is None:
+        return None
     path, at_key = problem.path, problem.at_key
-    while (position := positions.get(path)) is None:
+    while (position := document.position(path)) is None:
         if not path:
             return None
         path, at_key = path[:-1], False
-    return position.key_line if at_key else position.line
+    return position.key_line if at_key and position.key_line else position.line
 
 
 def _kind(value: Any) -> str:

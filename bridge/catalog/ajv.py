@@ -101,60 +101,37 @@ class SchemaCompiler:
         type_list: tuple[str, ...] = (
             () if types is None else (types,) if isinstance(types, str) else tuple(types)
         )
-        type_text = ",".join(type_list)
-        groups = {
-            name: self._group(name, schema)
-            for name in _GROUP_KEYWORDS
-            if any(k in schema for k in _GROUP_KEYWORDS[name])
-        }
-        folded = len(type_list) == 1 and type_list[0] in groups
-        up_front: Callable[[Any], bool] | None = None
-        if type_list and not folded:
-            tests = [_TYPE_TESTS[name] for name in type_list]
-            up_front = tests[0] if len(tests) == 1 else lambda v: any(t(v) for t in tests)
-        untyped = self._untyped(schema)
-        guarded = [
-            (name, _TYPE_TESTS[name], check, folded and type_list[0] == name)
-            for name, check in groups.items()
+        names = [
+            name for name in _GROUP_KEYWORDS if any(k in schema for k in _GROUP_KEYWORDS[name])
         ]
-
-        if up_front is None and not untyped and len(guarded) == 1:
-            # The most common shape ({type: X, ...keywords of X}): one test, no loops.
-            _, only_test, only_check, reports_type = guarded[0]
-            only_type = type_list[0] if reports_type else ""
-
-            def validate_single(data: Any, path: PathT, errors: Errors) -> None:
-                if only_test(data):
-                    only_check(data, path, errors)
-                elif reports_type:
-                    errors.append(
-                        SchemaError(path, "type", f"must be {only_type}", (("type", only_type),))
-                    )
-
-            return validate_single
+        # With one type whose keywords are present, AJV reports a wrong type inside that
+        # keyword group (after the untyped keywords); otherwise it checks the type first.
+        folded = type_list[0] if len(type_list) == 1 and type_list[0] in names else None
+        groups = [self._group(name, schema, reports_type=name == folded) for name in names]
+        untyped = self._untyped(schema)
+        checks = [*untyped, *groups]
+        if type_list and folded is None:
+            checks.insert(0, _type_check(type_list))
+        if len(checks) == 1:
+            return checks[0]  # the usual case: a single closure, no loop
 
         def validate(data: Any, path: PathT, errors: Errors) -> None:
-            if up_front is not None and not up_front(data):
-                errors.append(
-                    SchemaError(path, "type", f"must be {type_text}", (("type", type_text),))
-                )
-            for check in untyped:
+            for check in checks:
                 check(data, path, errors)
-            for name, test, check, reports_type in guarded:
-                if test(data):
-                    check(data, path, errors)
-                elif reports_type:
-                    errors.append(SchemaError(path, "type", f"must be {name}", (("type", name),)))
 
         return validate
 
     def _ref(self, ref: str) -> Validator:
-        # Resolved lazily so schemas may refer to each other (and to themselves).
+        # Resolved on first use so schemas may refer to each other (and to themselves).
+        resolved: list[Validator] = []
+
         def validate(data: Any, path: PathT, errors: Errors) -> None:
-            target = self._compiled.get(ref)
-            if target is None:
-                target = self._compiled[ref] = self.compile(self._registry[ref])
-            target(data, path, errors)
+            if not resolved:
+                target = self._compiled.get(ref)
+                if target is None:
+                    target = self._compiled[ref] = self.compile(self._registry[ref])
+                resolved.append(target)
+            resolved[0](data, path, errors)
 
         return validate
 
@@ -209,59 +186,42 @@ class SchemaCompiler:
             checks.append(all_of)
         return checks
 
-    def _group(self, name: str, schema: Mapping[str, Any]) -> Validator:
+    def _group(self, name: str, schema: Mapping[str, Any], *, reports_type: bool) -> Validator:
+        """The keywords of one type, applied when the data has that type."""
         if name == "string":
-            return self._string_group(schema)
+            return _string_group(schema, reports_type)
         if name == "array":
-            item = self.compile(schema["items"])
+            return self._array_group(schema, reports_type)
+        return self._object_group(schema, reports_type)
 
-            def items(data: list[Any], path: PathT, errors: Errors) -> None:
+    def _array_group(self, schema: Mapping[str, Any], reports_type: bool) -> Validator:
+        item = self.compile(schema["items"])
+
+        def array(data: Any, path: PathT, errors: Errors) -> None:
+            if type(data) is list:
                 for index, value in enumerate(data):
                     item(value, (*path, index), errors)
+            elif reports_type:
+                errors.append(_type_error(path, "array"))
 
-            return items
-        return self._object_group(schema)
+        return array
 
-    @staticmethod
-    def _string_group(schema: Mapping[str, Any]) -> Validator:
-        min_length = schema.get("minLength")
-        pattern: Pattern | None = schema.get("pattern")
-
-        def string(data: str, path: PathT, errors: Errors) -> None:
-            # AJV counts code points (ucs2length), as Python's len does.
-            if min_length is not None and len(data) < min_length:
-                errors.append(
-                    SchemaError(
-                        path,
-                        "minLength",
-                        f"must NOT have fewer than {min_length} characters",
-                        (("limit", min_length),),
-                    )
-                )
-            if pattern is not None and not pattern.regex.search(data):
-                errors.append(
-                    SchemaError(
-                        path,
-                        "pattern",
-                        f'must match pattern "{pattern.source}"',
-                        (("pattern", pattern.source),),
-                    )
-                )
-
-        return string
-
-    def _object_group(self, schema: Mapping[str, Any]) -> Validator:
+    def _object_group(self, schema: Mapping[str, Any], reports_type: bool) -> Validator:
         required: list[str] = list(schema.get("required", ()))
         properties = {key: self.compile(sub) for key, sub in schema.get("properties", {}).items()}
         patterns = [
-            (pattern, self.compile(sub))
+            (pattern.regex.search, self.compile(sub))
             for pattern, sub in schema.get("patternProperties", {}).items()
         ]
         additional = schema.get("additionalProperties", True)
         additional_check = self.compile(additional) if isinstance(additional, dict) else None
-        forbid_additional = additional is False
+        check_additional = additional is False or additional_check is not None
 
-        def obj(data: dict[str, Any], path: PathT, errors: Errors) -> None:
+        def obj(data: Any, path: PathT, errors: Errors) -> None:
+            if type(data) is not dict:
+                if reports_type:
+                    errors.append(_type_error(path, "object"))
+                return
             for key in required:
                 if key not in data:
                     errors.append(
@@ -272,11 +232,9 @@ class SchemaCompiler:
                             (("missingProperty", key),),
                         )
                     )
-            if forbid_additional or additional_check is not None:
+            if check_additional:
                 for key in js_keys(data):
-                    if key in properties or (
-                        patterns and any(p.regex.search(key) for p, _ in patterns)
-                    ):
+                    if key in properties or (patterns and any(m(key) for m, _ in patterns)):
                         continue
                     if additional_check is not None:
                         additional_check(data[key], (*path, key), errors)
@@ -292,12 +250,60 @@ class SchemaCompiler:
             for key, check in properties.items():
                 if key in data:
                     check(data[key], (*path, key), errors)
-            for pattern, check in patterns:
+            for matches, check in patterns:
                 for key in js_keys(data):
-                    if pattern.regex.search(key):
+                    if matches(key):
                         check(data[key], (*path, key), errors)
 
         return obj
+
+
+def _type_error(path: PathT, type_text: str) -> SchemaError:
+    return SchemaError(path, "type", f"must be {type_text}", (("type", type_text),))
+
+
+def _type_check(type_list: tuple[str, ...]) -> Validator:
+    tests = [_TYPE_TESTS[name] for name in type_list]
+    type_text = ",".join(type_list)
+    test = tests[0] if len(tests) == 1 else lambda value: any(t(value) for t in tests)
+
+    def check_type(data: Any, path: PathT, errors: Errors) -> None:
+        if not test(data):
+            errors.append(_type_error(path, type_text))
+
+    return check_type
+
+
+def _string_group(schema: Mapping[str, Any], reports_type: bool) -> Validator:
+    min_length = schema.get("minLength")
+    pattern: Pattern | None = schema.get("pattern")
+
+    def string(data: Any, path: PathT, errors: Errors) -> None:
+        if type(data) is not str:
+            if reports_type:
+                errors.append(_type_error(path, "string"))
+            return
+        # AJV counts code points (ucs2length), as Python's len does.
+        if min_length is not None and len(data) < min_length:
+            errors.append(
+                SchemaError(
+                    path,
+                    "minLength",
+                    f"must NOT have fewer than {min_length} characters",
+                    (("limit", min_length),),
+                )
+            )
+        if pattern is not None and not pattern.regex.search(data):
+            errors.append(
+                SchemaError(
+                    path,
+                    "pattern",
+                    f'must match pattern "{pattern.source}"',
+                    (("pattern", pattern.source),),
+                )
+            )
+
+    return string
 
 
 def _js_equal(left: Any, right: Any) -> bool:

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-import multiprocessing
+import collections
+import itertools
 import os
-from collections.abc import Iterator, Sequence
-from concurrent.futures import ProcessPoolExecutor
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from typing import TypeVar
 
 from bridge.catalog.placeholders import PlaceholderContext
 from bridge.catalog.problems import DocumentReport, FileReport
@@ -25,7 +26,7 @@ def validate_source(source: Source, options: ValidationOptions) -> FileReport:
         report.documents.append(DocumentReport(None, 1, problems=[text]))
         return report
     context = PlaceholderContext(
-        source.path.parent if source.path is not None else None,
+        os.path.dirname(source.path) or "." if source.path is not None else None,
         source.root,
         options.strict_placeholders,
         options.max_bytes,
@@ -35,12 +36,19 @@ def validate_source(source: Source, options: ValidationOptions) -> FileReport:
     return report
 
 
-def _validate_chunk(chunk: Sequence[Source], options: ValidationOptions) -> list[FileReport]:
-    reports = [validate_source(source, options) for source in chunk]
-    for report in reports:
-        for document in report.documents:
-            document.entity = None  # not needed by the caller; spares pickling it back
-    return reports
+T = TypeVar("T")
+
+
+def _keep(report: FileReport) -> FileReport:
+    for document in report.documents:
+        document.entity = None  # parsed values stay in the worker: pickling them costs
+    return report
+
+
+def _validate_chunk(
+    chunk: Sequence[Source], options: ValidationOptions, transform: Callable[[FileReport], T]
+) -> list[T]:
+    return [transform(validate_source(source, options)) for source in chunk]
 
 
 def default_jobs() -> int:
@@ -52,18 +60,38 @@ def default_jobs() -> int:
 
 
 def validate_sources(
-    sources: Sequence[Source], options: ValidationOptions, *, jobs: int | None = None
-) -> Iterator[FileReport]:
-    """Reports in the order of ``sources``, computed in parallel when there are many."""
+    sources: Iterable[Source],
+    options: ValidationOptions,
+    *,
+    jobs: int | None = None,
+    transform: Callable[[FileReport], T] = _keep,  # type: ignore[assignment]
+) -> Iterator[T]:
+    """``transform(report)`` for each source, in order; in parallel when there are many.
+
+    ``transform`` runs where the report is made, so a large run can send back rendered text
+    instead of report objects. ``sources`` is consumed lazily.
+    """
     jobs = default_jobs() if jobs is None else jobs
-    if jobs <= 1 or len(sources) < PARALLEL_THRESHOLD or any(s.path is None for s in sources):
-        for source in sources:
-            yield validate_source(source, options)
+    pending = iter(sources)
+    first = list(itertools.islice(pending, PARALLEL_THRESHOLD))
+    if jobs <= 1 or len(first) < PARALLEL_THRESHOLD or any(s.path is None for s in first):
+        for source in itertools.chain(first, pending):
+            yield transform(validate_source(source, options))
         return
-    chunks = [sources[i : i + _CHUNK] for i in range(0, len(sources), _CHUNK)]
+    # Imported here: a hook run on a few files should not pay for them.
+    import multiprocessing
+    from concurrent.futures import Future, ProcessPoolExecutor
+
     methods = multiprocessing.get_all_start_methods()
     # fork shares the already-imported validator with the workers: no start-up cost.
     context = multiprocessing.get_context("fork" if "fork" in methods else None)
     with ProcessPoolExecutor(max_workers=jobs, mp_context=context) as pool:
-        for reports in pool.map(_validate_chunk, chunks, [options] * len(chunks)):
-            yield from reports
+        queued: collections.deque[Future[list[T]]] = collections.deque()
+        everything = itertools.chain(first, pending)
+        # Work starts with the first chunk while the rest of the tree is still being listed.
+        while chunk := list(itertools.islice(everything, _CHUNK)):
+            queued.append(pool.submit(_validate_chunk, chunk, options, transform))
+            while queued and queued[0].done():
+                yield from queued.popleft().result()
+        while queued:
+            yield from queued.popleft().result()

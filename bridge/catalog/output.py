@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, TextIO
+from typing import Any
 
 from bridge.catalog.problems import DocumentReport, FileReport, Problem
 
@@ -47,6 +47,15 @@ class Summary:
             self.documents += 1
             if errors:
                 self.invalid += 1
+
+    def merge(self, other: Summary) -> None:
+        """Add another summary's counts."""
+        self.files += other.files
+        self.documents += other.documents
+        self.invalid += other.invalid
+        self.unreadable += other.unreadable
+        self.errors += other.errors
+        self.warnings += other.warnings
 
     @property
     def ok(self) -> bool:
@@ -120,50 +129,36 @@ def _escape_azure(text: str, *, property_value: bool = False) -> str:
     return text
 
 
-class ReportWriter:
-    """Writes each file's report as it arrives, then the summary."""
+def _problem_line(fmt: str, path: str, problem: Problem) -> str:
+    if fmt == "github":
+        props = [f"file={_escape_github(path, property_value=True)}"]
+        if problem.line is not None:
+            props += [f"line={problem.line}", f"col={problem.column}"]
+        props.append(f"title={_escape_github(problem.rule, property_value=True)}")
+        return f"::{problem.severity} {','.join(props)}::{_escape_github(problem.message)}"
+    if fmt == "azure":
+        props = [
+            f"type={problem.severity}",
+            f"sourcepath={_escape_azure(path, property_value=True)}",
+        ]
+        if problem.line is not None:
+            props += [f"linenumber={problem.line}", f"columnnumber={problem.column}"]
+        props.append(f"code={_escape_azure(problem.rule, property_value=True)}")
+        return f"##vso[task.logissue {';'.join(props)};]{_escape_azure(problem.message)}"
+    return f"{_where(path, problem)}: {problem.severity} [{problem.rule}] {problem.message}"
 
-    def __init__(self, stream: TextIO, fmt: str, *, quiet: bool = False) -> None:
-        if fmt not in FORMATS:
-            raise ValueError(fmt)
-        self.stream = stream
-        self.format = fmt
-        self.quiet = quiet  # text: no summary line
-        self.summary = Summary()
 
-    def write(self, report: FileReport) -> None:
-        """Print one file's problems (JSON: one line per document)."""
-        self.summary.add(report)
-        lines: list[str] = []
-        for document in report.documents:
-            if self.format == "json":
-                lines.append(json.dumps(document_json(report.path, document), ensure_ascii=False))
-                continue
-            for problem in document.problems:
-                lines.append(self._problem_line(report.path, problem))
-        if lines:
-            self.stream.write("\n".join(lines) + "\n")
-
-    def _problem_line(self, path: str, problem: Problem) -> str:
-        if self.format == "github":
-            props = [f"file={_escape_github(path, property_value=True)}"]
-            if problem.line is not None:
-                props += [f"line={problem.line}", f"col={problem.column}"]
-            props.append(f"title={_escape_github(problem.rule, property_value=True)}")
-            return f"::{problem.severity} {','.join(props)}::{_escape_github(problem.message)}"
-        if self.format == "azure":
-            props = [
-                f"type={problem.severity}",
-                f"sourcepath={_escape_azure(path, property_value=True)}",
-            ]
-            if problem.line is not None:
-                props += [f"linenumber={problem.line}", f"columnnumber={problem.column}"]
-            props.append(f"code={_escape_azure(problem.rule, property_value=True)}")
-            return f"##vso[task.logissue {';'.join(props)};]{_escape_azure(problem.message)}"
-        return f"{_where(path, problem)}: {problem.severity} [{problem.rule}] {problem.message}"
-
-    def finish(self) -> Summary:
-        """Print the summary line (not in JSON, which stays one object per line)."""
-        if self.format != "json" and not self.quiet:
-            self.stream.write(self.summary.line() + "\n")
-        return self.summary
+def render(report: FileReport, fmt: str) -> tuple[str, Summary]:
+    """What to print for one file (one JSON object per document, or one line per problem),
+    and the file's counts for the summary. Runs in worker processes for large runs."""
+    if fmt not in FORMATS:
+        raise ValueError(fmt)
+    lines: list[str] = []
+    for document in report.documents:
+        if fmt == "json":
+            lines.append(json.dumps(document_json(report.path, document), ensure_ascii=False))
+        else:
+            lines.extend(_problem_line(fmt, report.path, problem) for problem in document.problems)
+    summary = Summary()
+    summary.add(report)
+    return ("\n".join(lines) + "\n" if lines else ""), summary

@@ -31,8 +31,8 @@ _SCHEME = re.compile(r"[a-z][a-z0-9+.-]*:", re.IGNORECASE)
 class PlaceholderContext:
     """Where placeholders may be read from."""
 
-    base_dir: Path | None  # the catalog file's folder; None when it has none (stdin, remote)
-    root: Path | None  # nothing outside this tree is read
+    base_dir: str | None  # the catalog file's folder; None when it has none (stdin, remote)
+    root: str | None  # nothing outside this tree is read
     strict: bool = False
     max_bytes: int = 1 << 20
 
@@ -159,12 +159,12 @@ class _Resolver:
         base = self.context.base_dir
         if base is None or not isinstance(value, str) or _SCHEME.match(value):
             return None
-        target = Path(os.path.normpath(base / value))
+        target = Path(os.path.normpath(os.path.join(base, value)))
         if not target.is_file():
             return None
         root = self.context.root
         if root is not None:
-            real_root = root.resolve()
+            real_root = Path(root).resolve()
             real = target.resolve()
             if real != real_root and real_root not in real.parents:
                 return f"points outside the validated directory tree ({root}); not read"

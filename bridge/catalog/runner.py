@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from functools import partial
 from typing import TextIO
 
 from bridge.catalog.batch import validate_sources
-from bridge.catalog.output import ReportWriter, choose_format
+from bridge.catalog.output import Summary, choose_format, render
 from bridge.catalog.sources import DEFAULT_GLOBS, discover
 from bridge.catalog.validation import ValidationOptions
 from bridge.errors import EXIT_OK, EXIT_PROBLEMS, UsageError
@@ -24,10 +25,16 @@ def run_validation(
 ) -> int:
     """Validate ``paths`` and print the reports; returns the exit code (0 ok, 1 problems)."""
     sources = discover(paths, tuple(globs) or DEFAULT_GLOBS)
-    if not sources:
+    fmt = choose_format(output_format, environ)
+    summary = Summary()
+    # Reports are rendered where they are made (in the workers, for large runs).
+    for text, counts in validate_sources(
+        sources, options, jobs=jobs, transform=partial(render, fmt=fmt)
+    ):
+        stream.write(text)
+        summary.merge(counts)
+    if not summary.files:
         raise UsageError("no catalog files found (see --glob to match other file names)")
-    writer = ReportWriter(stream, choose_format(output_format, environ))
-    for report in validate_sources(sources, options, jobs=jobs):
-        writer.write(report)
-    summary = writer.finish()
+    if fmt != "json":  # JSON output stays one object per line
+        stream.write(summary.line() + "\n")
     return EXIT_OK if summary.ok else EXIT_PROBLEMS

@@ -26,8 +26,8 @@ class Source:
     """One catalog file to validate: where it is, how to name it, where placeholders may read."""
 
     display: str
-    path: Path | None  # None: standard input
-    root: Path | None  # placeholders may not read outside this folder
+    path: str | None  # None: standard input
+    root: str | None  # placeholders may not read outside this folder
 
 
 @lru_cache(maxsize=64)
@@ -74,35 +74,48 @@ def matches(relative: str, globs: Iterable[str]) -> bool:
     )
 
 
-def _walk(folder: Path) -> Iterator[Path]:
-    for current, dirs, files in os.walk(folder):
-        dirs[:] = sorted(d for d in dirs if d not in SKIPPED_DIRS)
-        for name in sorted(files):
-            yield Path(current, name)
+def _walk(folder: str, prefix: str = "") -> Iterator[str]:
+    """Relative paths (with ``/``) of the files below ``folder``, sorted, skipping SKIPPED_DIRS.
+
+    Symbolic links to folders are not followed (a link cycle cannot trap the search).
+    """
+    with os.scandir(folder) as scan:
+        entries = sorted(scan, key=lambda entry: entry.name)
+    for entry in entries:
+        if entry.is_dir(follow_symlinks=False):
+            if entry.name not in SKIPPED_DIRS:
+                yield from _walk(entry.path, f"{prefix}{entry.name}/")
+        elif entry.is_file():
+            yield prefix + entry.name
 
 
-def discover(arguments: Iterable[str], globs: Iterable[str] = DEFAULT_GLOBS) -> list[Source]:
-    """Expand command-line paths: files as given, folders searched, ``-`` for stdin."""
-    globs = tuple(globs)
+def discover(arguments: Iterable[str], globs: Iterable[str] = DEFAULT_GLOBS) -> Iterator[Source]:
+    """Expand command-line paths: files as given, folders searched, ``-`` for stdin.
+
+    Every path is checked before the search starts (a mistyped one is a usage error); the
+    search itself is lazy, so validation can begin while folders are still being listed.
+    """
+    arguments = list(arguments)
+    for argument in arguments:
+        if argument != STDIN and not os.path.exists(argument):
+            raise UsageError(f"{argument}: no such file or directory")
+    return _sources(arguments, tuple(globs))
+
+
+def _sources(arguments: list[str], globs: tuple[str, ...]) -> Iterator[Source]:
     cwd = Path.cwd().resolve()
-    sources: list[Source] = []
     for argument in arguments:
         if argument == STDIN:
-            sources.append(Source("<stdin>", None, None))
-            continue
-        path = Path(argument)
-        if path.is_dir():
-            for file in _walk(path):
-                relative = file.relative_to(path).as_posix()
+            yield Source("<stdin>", None, None)
+        elif os.path.isdir(argument):
+            for relative in _walk(argument):
                 if matches(relative, globs):
-                    sources.append(Source(os.path.join(argument, relative), file, path))
-        elif path.exists():
-            resolved = path.resolve()
-            root = cwd if cwd in resolved.parents else resolved.parent
-            sources.append(Source(argument, path, root))
+                    file = os.path.join(argument, relative)
+                    yield Source(file, file, argument)
         else:
-            raise UsageError(f"{argument}: no such file or directory")
-    return sources
+            resolved = Path(argument).resolve()
+            root = cwd if cwd in resolved.parents else resolved.parent
+            yield Source(argument, argument, str(root))
 
 
 def _position(data: bytes, offset: int) -> tuple[int, int]:
@@ -146,20 +159,41 @@ def decode(data: bytes, max_bytes: int) -> str | Problem:
         )
 
 
+def _read_file(path: str, max_bytes: int) -> bytes | int:
+    """The file's bytes, or its size when it is over ``max_bytes``.
+
+    Reads what ``fstat`` announces in one call (a buffered read of ``max_bytes`` would
+    allocate a megabyte per file), and never more than ``max_bytes + 1`` bytes in total, so
+    a file that grows or a device that never ends cannot exhaust memory.
+    """
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        size = os.fstat(fd).st_size
+        if size > max_bytes:
+            return size
+        data = b""
+        while len(data) <= max_bytes:
+            block = os.read(fd, min(max_bytes + 1 - len(data), max(size, 65535) + 1))
+            if not block:
+                return data
+            data += block
+        return len(data)
+    finally:
+        os.close(fd)
+
+
 def read(source: Source, max_bytes: int) -> str | Problem:
     """Read a source with the size limit applied before and while reading."""
     try:
         if source.path is None:
-            data = sys.stdin.buffer.read(max_bytes + 1)
+            data: bytes | int = sys.stdin.buffer.read(max_bytes + 1)
         else:
-            size = source.path.stat().st_size
-            if size > max_bytes:
-                return _file_problem(
-                    "file-too-large",
-                    f"the file is {size} bytes, over the {max_bytes}-byte limit (see --max-bytes)",
-                )
-            with source.path.open("rb") as handle:
-                data = handle.read(max_bytes + 1)
+            data = _read_file(source.path, max_bytes)
     except OSError as error:
         return _file_problem("file-unreadable", f"cannot read the file: {error.strerror or error}")
+    if isinstance(data, int):
+        return _file_problem(
+            "file-too-large",
+            f"the file is {data} bytes, over the {max_bytes}-byte limit (see --max-bytes)",
+        )
     return decode(data, max_bytes)

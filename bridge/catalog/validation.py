@@ -34,7 +34,7 @@ from bridge.catalog.placeholders import PlaceholderContext, resolve_placeholders
 from bridge.catalog.problems import ERROR, DocumentReport, Problem
 from bridge.catalog.refs import EntityRefError, parse_entity_ref
 from bridge.catalog.schemas import ENTITY, ENTITY_ENVELOPE, KINDS, PROCESSORS, REGISTRY
-from bridge.catalog.yamlload import DEFAULT_MAX_DEPTH, Position, locate, parse_documents
+from bridge.catalog.yamlload import DEFAULT_MAX_DEPTH, YamlDocument, parse_documents
 
 DEFAULT_MAX_BYTES = 1 << 20
 
@@ -121,10 +121,15 @@ class _Entity:
 class _DocumentCheck:
     """The stages for one document; collects problems in Backstage's order."""
 
-    def __init__(self, options: ValidationOptions, location: str, placeholders: PlaceholderContext):
+    def __init__(
+        self,
+        options: ValidationOptions,
+        location: str,
+        placeholders: PlaceholderContext | None,
+    ) -> None:
         self.options = options
         self.location = location
-        self.placeholders = placeholders
+        self.placeholders = placeholders  # None: the text cannot hold a placeholder key
         self.problems: list[Problem] = []
 
     def run(self, value: Any, report: DocumentReport) -> None:
@@ -147,10 +152,11 @@ class _DocumentCheck:
         report.namespace = info.namespace
         report.entity = value
         entity = self._with_managed_by(value)
-        entity, placeholder_problems = resolve_placeholders(entity, self.placeholders)
-        self.problems.extend(placeholder_problems)
-        if any(p.is_error for p in placeholder_problems):
-            return
+        if self.placeholders is not None:
+            entity, placeholder_problems = resolve_placeholders(entity, self.placeholders)
+            self.problems.extend(placeholder_problems)
+            if any(p.is_error for p in placeholder_problems):
+                return
         schema_paths = self._policies(entity, info)
         accepted = self._kinds(entity, info, schema_paths)
         if accepted and self.options.relations:
@@ -372,18 +378,15 @@ def _field_formats(
                     )
 
 
-def _place(
-    problems: list[Problem], positions: dict[tuple[str | int, ...], Position]
-) -> list[Problem]:
+def _place(problems: list[Problem], document: YamlDocument) -> list[Problem]:
+    """Give each problem the line and column of its path (or of the nearest enclosing one)."""
     placed = []
     for problem in problems:
-        if problem.line is not None:
-            placed.append(problem)
-            continue
         path = problem.path
-        while path not in positions and path:
+        position = None if problem.line is not None else document.position(path)
+        while position is None and path and problem.line is None:
             path = path[:-1]  # e.g. inside a resolved placeholder: point at the placeholder
-        position = positions.get(path)
+            position = document.position(path)
         if position is None:
             placed.append(problem)
             continue
@@ -417,6 +420,9 @@ def validate_text(
         None, None, options.strict_placeholders, options.max_bytes
     )
     documents = parse_documents(text, max_depth=options.max_depth)
+    # A placeholder key starts with '$' (or an escape that spells one): most files have
+    # neither, and need no walk through every value looking for one.
+    may_have_placeholders = "$" in text or "\\" in text
     if not documents:
         report = DocumentReport(None, 1, empty=True)
         report.problems.append(empty_file(options))
@@ -441,14 +447,10 @@ def validate_text(
         elif document.empty:
             report.problems.append(empty_document(document.line, options))
         else:
-            check = _DocumentCheck(options, location, context)
+            check = _DocumentCheck(options, location, context if may_have_placeholders else None)
             check.run(document.value, report)
             report.problems = check.problems
     duplicate_entities(reports, options)
-    for report in reports:
-        unplaced = [p for p in report.problems if p.line is None]
-        if unplaced and report.index is not None:
-            positions = locate(text, report.index, max_depth=options.max_depth)
-            report.problems = _place(report.problems, positions)
-        report.problems = _errors_first(report.problems)
+    for report, document in zip(reports, documents, strict=True):
+        report.problems = _errors_first(_place(report.problems, document))
     return reports

@@ -1,4 +1,4 @@
-"""Multi-document YAML loading with Backstage's semantics, fast, with positions on demand.
+"""Multi-document YAML loading with Backstage's semantics, fast, with positions.
 
 Backstage reads catalog files with npm ``yaml``'s ``parseAllDocuments(text, {merge: false})``.
 This module reproduces what matters for verdicts:
@@ -9,31 +9,33 @@ This module reproduces what matters for verdicts:
 * ``<<`` is an ordinary key (no merging); non-string keys become strings as in JavaScript;
 * empty or comment-only files yield no documents; a bare ``---`` yields an empty one;
 * a syntax error spoils only its own document: the others are still read;
+* npm ``yaml``'s indentation rules for flow collections and quoted strings, which libyaml
+  does not enforce;
 * npm ``yaml``'s alias budget (an anchor may be expanded 100 times) stops alias bombs, and a
   nesting limit stops pathological depth.
 
-Parsing uses libyaml's event stream (``ruamel.yaml.clib``) and builds plain Python values
-directly, which is several times faster than composing nodes. Line and column numbers are not
-kept on that fast path: :func:`locate` re-reads one document with position tracking, which is
-only needed when a problem must be reported.
+Parsing uses libyaml's event stream (PyYAML's extension: libyaml 0.2.5+ reads YAML 1.2 flow
+scalars such as ``[resource:db]``) and builds plain Python values directly, several times
+faster than composing nodes. Each collection's item events are kept in a side table keyed by
+the collection's identity, so line and column numbers cost nothing until a problem asks.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
-from typing import Any
+from dataclasses import dataclass, field
+from typing import Any, NamedTuple
 
-from ruamel.yaml import events as ev
-from ruamel.yaml.error import MarkedYAMLError, YAMLError
+from yaml import events as ev
+from yaml.error import MarkedYAMLError, YAMLError
 
 from bridge.catalog.jsvalue import js_json, js_string
 from bridge.catalog.scalars import TAG_PREFIX, resolve_plain, resolve_plain_11, resolve_tagged
 
 try:
-    from _ruamel_yaml import CParser as _CParser
-except ImportError:  # pragma: no cover - platforms without the libyaml accelerator
+    from yaml._yaml import CParser as _CParser
+except ImportError:  # pragma: no cover - PyYAML built without libyaml
     _CParser = None
 
 MAX_ALIAS_COUNT = 100  # npm yaml's default maxAliasCount
@@ -52,6 +54,16 @@ class YamlProblem:
     column: int
 
 
+@dataclass(frozen=True, slots=True)
+class Position:
+    """Where a value (and, for a mapping entry, its key) starts: 1-based, 0 when no key."""
+
+    line: int
+    column: int
+    key_line: int
+    key_column: int
+
+
 @dataclass(slots=True)
 class YamlDocument:
     """One document of a YAML stream: its value (``None`` when empty) or its problem."""
@@ -60,21 +72,45 @@ class YamlDocument:
     value: Any
     line: int
     problem: YamlProblem | None = None
+    # id(collection) -> its items' events: {key: (key event, value event)} or [value event].
+    marks: dict[int, Any] = field(default_factory=dict, repr=False)
+    root_event: Any = field(default=None, repr=False)
+    line_offset: int = 0  # lines before the text the events were read from
 
     @property
     def empty(self) -> bool:
         """A document with no content (``---`` alone, ``~``), which Backstage ignores."""
         return self.problem is None and self.value is None
 
-
-@dataclass(frozen=True, slots=True)
-class Position:
-    """Where a value (and, for a mapping entry, its key) starts. 1-based."""
-
-    line: int
-    column: int
-    key_line: int
-    key_column: int
+    def position(self, path: Path) -> Position | None:
+        """Where the value at ``path`` starts (``()``: the document), or None if not there."""
+        node = self.value
+        event = self.root_event
+        key_event = None
+        for part in path:
+            table = self.marks.get(id(node))
+            if table is None:
+                return None
+            if type(node) is dict:
+                entry = table.get(part)
+                if entry is None:
+                    return None
+                key_event, event = entry
+            elif type(part) is int and 0 <= part < len(table):
+                key_event, event = None, table[part]
+            else:
+                return None
+            node = node[part]
+        if event is None:
+            return None
+        offset = self.line_offset + 1
+        mark = event.start_mark
+        if key_event is None:
+            return Position(mark.line + offset, mark.column + 1, 0, 0)
+        key_mark = key_event.start_mark
+        return Position(
+            mark.line + offset, mark.column + 1, key_mark.line + offset, key_mark.column + 1
+        )
 
 
 class _DocumentError(Exception):
@@ -106,57 +142,34 @@ class _Anchor:
         return heaviest
 
 
-class _Frame:
-    """A collection being built."""
+class _Frame(NamedTuple):
+    """A parent collection's building state, saved while one of its items is built."""
 
-    __slots__ = (
-        "anchor",
-        "column",
-        "container",
-        "flow",
-        "identities",
-        "in_key",
-        "is_list",
-        "key",
-        "key_event",
-        "path_key",
-    )
-
-    def __init__(
-        self,
-        container: Any,
-        *,
-        anchor: _Anchor | None,
-        path_key: str | int | None,
-        in_key: bool,
-        column: int,
-        flow: bool,
-    ) -> None:
-        self.container = container
-        self.column = column  # a block collection's indentation
-        self.flow = flow
-        self.is_list = type(container) is list
-        self.anchor = anchor
-        self.key: Any = _NO_KEY
-        self.key_event: Any = None
-        self.identities: set[tuple[str, Any]] | None = None
-        self.path_key = path_key
-        self.in_key = in_key  # inside a collection used as a mapping key: no path of its own
+    container: Any
+    marks: Any
+    key: Any
+    key_event: Any
+    identities: set[tuple[str, Any]] | None
+    anchor: _Anchor | None
+    start: Any
 
 
 _NO_KEY = object()
 _QUOTED = ("'", '"')
-_PLAIN = ("", None)  # the style of plain scalars (libyaml: "", pure-Python parser: None)
+_STR_TAG = TAG_PREFIX + "str"
+# First characters of plain scalars that may resolve to something other than a string.
+_TYPED_FIRST = frozenset("~nNtTfF0123456789+-.")
+_TYPED_FIRST_11 = _TYPED_FIRST | frozenset("yYoO")
 
 
-def _event_source(text: str, pure: bool) -> Callable[[], Any]:
+def _event_source(text: str) -> Callable[[], Any]:
     """A function returning the next parser event, or None at the end."""
-    if _CParser is not None and not pure:
+    if _CParser is not None:
         return _CParser(text).get_event  # type: ignore[no-any-return]
-    from ruamel.yaml.main import YAML
+    import yaml  # pragma: no cover - PyYAML without its libyaml extension
 
-    events = iter(YAML(typ="safe", pure=True).parse(text))
-    return lambda: next(events, None)
+    events = yaml.parse(text, Loader=yaml.SafeLoader)  # pragma: no cover
+    return lambda: next(events, None)  # pragma: no cover
 
 
 def _identity(key: Any) -> tuple[str, Any]:
@@ -239,117 +252,82 @@ _DocumentEnd = ev.DocumentEndEvent
 
 
 class _Reader:
-    """Turns one event stream into documents (values, or positions when tracking)."""
+    """Turns one text's event stream into documents."""
 
-    def __init__(self, max_depth: int, track: int | None) -> None:
-        self._text = ""
-        self._lines: list[str] | None = None
+    def __init__(self, text: str, max_depth: int) -> None:
+        self.text = text
+        self.lines: list[str] | None = None
         self.max_depth = max_depth
-        # Index of the document whose positions are wanted (None: fast path, no positions).
-        self.track = track
-        self.positions: dict[Path, Position] = {}
 
-    def read(self, text: str, line_offset: int) -> list[YamlDocument]:
-        """Documents of ``text``; raises YAMLError on a syntax error.
-
-        libyaml implements YAML 1.1's syntax, which refuses some YAML 1.2 forms Backstage
-        accepts (``[resource:db]``: a colon inside a flow sequence). ruamel.yaml's own parser
-        knows YAML 1.2; it is slower, so it only gets the texts libyaml refuses.
-        """
-        self._text = text
-        self._lines = None
-        try:
-            return self._read(_event_source(text, pure=False), line_offset)
-        except YAMLError as error:
-            if _CParser is None:
-                raise
-            refused = error
-        try:
-            return self._read(_event_source(text, pure=True), line_offset)
-        except Exception:  # ruamel's parser also fails with assertions on odd directives
-            raise refused from None
-
-    def _read(self, get: Callable[[], Any], line_offset: int) -> list[YamlDocument]:
+    def read(self, line_offset: int) -> list[YamlDocument]:
+        """Documents of the text; raises YAMLError on a syntax error."""
+        get = _event_source(self.text)
         documents: list[YamlDocument] = []
         while (event := get()) is not None:
             if type(event) is not _DocumentStart:
                 continue
-            index = len(documents)
             line = event.start_mark.line + 1 + line_offset
+            document = YamlDocument(len(documents), None, line, line_offset=line_offset)
             try:
-                value = self._document(get, event.version == (1, 1), index)
+                document.value = self._document(get, event.version == (1, 1), document)
             except _DocumentError as error:
                 problem = error.problem
-                problem = YamlProblem(
+                document.problem = YamlProblem(
                     problem.rule, problem.message, problem.line + line_offset, problem.column
                 )
-                while (skipped := get()) is not None and type(skipped) is not _DocumentEnd:
-                    pass
-                documents.append(YamlDocument(index, None, line, problem))
-            else:
-                documents.append(YamlDocument(index, value, line))
+                document.marks = {}
+                _skip_to_end(get)
+            documents.append(document)
         return documents
 
-    def _document(self, get: Callable[[], Any], yaml11: bool, index: int) -> Any:
+    def line(self, number: int) -> str:
+        """Line ``number`` (0-based) of the text."""
+        if self.lines is None:
+            self.lines = self.text.split("\n")
+        return self.lines[number]
+
+    def _document(self, get: Callable[[], Any], yaml11: bool, document: YamlDocument) -> Any:
+        """The value of one document (its start event already read).
+
+        This loop runs for every event of every file, so the collection being built lives
+        in local variables (its parents wait in ``stack``) rather than in object attributes.
+        """
         resolve = resolve_plain_11 if yaml11 else resolve_plain
-        track = self.track == index
+        typed_first = _TYPED_FIRST_11 if yaml11 else _TYPED_FIRST
         anchors: dict[str, _Anchor] = {}
         stack: list[_Frame] = []
-        anchored_open = 0  # open frames that carry an anchor (alias budget bookkeeping)
+        # The collection being built (container None: at the document's root).
+        container: Any = None
+        marks: Any = None
+        is_list = False
+        key: Any = _NO_KEY
+        key_event: Any = None
+        identities: set[tuple[str, Any]] | None = None
+        anchor: _Anchor | None = None
+        start: Any = None  # its start event
+        anchored_open = 0  # open collections that carry an anchor (alias budget bookkeeping)
         flow: _FlowIndent | None = None  # set inside a flow collection nested in block context
-        root: Any = None
         while True:
             event = get()
             kind = type(event)
             if kind is _Scalar:
                 if flow is not None:
                     flow.check(event, depth=0)
-                elif (
-                    stack
-                    and not stack[-1].flow
-                    and event.style in _QUOTED
-                    and event.end_mark.line > event.start_mark.line
-                ):
-                    self._check_quoted_indent(event, stack[-1].column + 1)
-                tag = event.tag
-                if tag is None:
-                    value = resolve(event.value) if event.style in _PLAIN else event.value
-                elif tag == "!" or tag == TAG_PREFIX + "str":
-                    value = event.value
+                if not event.style:  # plain: "" from libyaml, None from the pure parser
+                    text = event.value
+                    tag = event.tag
+                    if tag is None:
+                        value = resolve(text) if not text or text[0] in typed_first else text
+                    elif tag in ("!", _STR_TAG):
+                        value = text
+                    else:
+                        value = resolve_tagged(tag, text)
                 else:
-                    value = resolve_tagged(tag, event.value)
+                    value = self._styled(event, start, flow)
                 if event.anchor is not None:
                     anchors[event.anchor] = _Anchor(value, done=True)
                 if anchored_open:
-                    for open_frame in stack:
-                        if open_frame.anchor is not None:
-                            open_frame.anchor.has_scalar = True
-                if not stack:
-                    root = value
-                    if track:
-                        self._record(stack, event)
-                    continue
-                frame = stack[-1]
-                # The common cases inline: this loop runs for every scalar of every file.
-                if frame.is_list:
-                    if track:
-                        self._record(stack, event)
-                    frame.container.append(value)
-                elif frame.key is _NO_KEY:
-                    frame.key = value
-                    frame.key_event = event
-                elif not track and type(frame.key) is str and frame.identities is None:
-                    key = frame.key
-                    frame.key = _NO_KEY
-                    if key in frame.container:
-                        raise _DocumentError(
-                            "yaml-duplicate-key",
-                            "Map keys must be unique",
-                            frame.key_event.start_mark,
-                        )
-                    frame.container[key] = value
-                else:
-                    self._insert(frame, value, event, track, stack)
+                    _scalar_leaf(stack, anchor)
             elif kind is _MappingStart or kind is _SequenceStart:
                 if len(stack) >= self.max_depth:
                     raise _DocumentError(
@@ -357,49 +335,33 @@ class _Reader:
                         f"nesting deeper than {self.max_depth} levels",
                         event.start_mark,
                     )
-                container: Any = {} if kind is _MappingStart else []
-                anchor = None
+                new: Any = {} if kind is _MappingStart else []
+                new_anchor = None
                 if event.anchor is not None:
-                    anchor = anchors[event.anchor] = _Anchor(container, done=False)
+                    new_anchor = anchors[event.anchor] = _Anchor(new, done=False)
                     anchored_open += 1
-                if stack:
-                    parent = stack[-1]
-                    if parent.is_list:
-                        path_key: str | int | None = len(parent.container)
-                    elif parent.key is _NO_KEY:
-                        path_key = None
-                    else:
-                        path_key = _string_key(parent.key)
-                    in_key = parent.in_key or path_key is None
-                else:
-                    path_key, in_key = None, False
-                if track and not in_key:
-                    self._record(stack, event)
                 if flow is not None:
                     flow.check(event, depth=1)
-                elif event.flow_style and stack and not stack[-1].flow:
-                    flow = _FlowIndent(self._line, stack[-1].column + 1, event.start_mark.line)
-                stack.append(
-                    _Frame(
-                        container,
-                        anchor=anchor,
-                        path_key=path_key,
-                        in_key=in_key,
-                        column=event.start_mark.column,
-                        flow=bool(event.flow_style),
-                    )
-                )
+                elif event.flow_style and start is not None and not start.flow_style:
+                    required = start.start_mark.column + 1
+                    flow = _FlowIndent(self.line, required, event.start_mark.line)
+                if start is None:
+                    document.root_event = event
+                stack.append(_Frame(container, marks, key, key_event, identities, anchor, start))
+                is_list = kind is _SequenceStart
+                container, marks = new, [] if is_list else {}
+                key, key_event, identities, anchor, start = _NO_KEY, None, None, new_anchor, event
+                continue
             elif kind in _CollectionEnds:
                 if flow is not None and flow.check(event, depth=-1):
                     flow = None
-                frame = stack.pop()
-                if frame.anchor is not None:
-                    frame.anchor.done = True
+                document.marks[id(container)] = marks
+                if anchor is not None:
+                    anchor.done = True
                     anchored_open -= 1
-                if not stack:
-                    root = frame.container
-                    continue
-                self._insert(stack[-1], frame.container, None, False, stack)
+                value, event = container, start  # the collection is a value that starts there
+                container, marks, key, key_event, identities, anchor, start = stack.pop()
+                is_list = type(container) is list
             elif kind is _Alias:
                 if flow is not None:
                     flow.check(event, depth=0)
@@ -407,27 +369,65 @@ class _Reader:
                 if anchored_open:
                     # Every open anchored node gets this leaf (npm yaml's getAliasCount walks
                     # the whole subtree of an anchored node).
-                    for open_frame in stack:
-                        if open_frame.anchor is not None:
-                            open_frame.anchor.leaves.append(anchors[event.anchor])
-                if not stack:
-                    root = value
-                    continue
-                self._insert(stack[-1], value, event, track, stack)
-            elif kind is _DocumentEnd:
-                return root
+                    leaf = anchors[event.anchor]
+                    for frame_anchor in _open_anchors(stack, anchor):
+                        frame_anchor.leaves.append(leaf)
+            else:
+                continue
+            # Add the value to the collection being built (the common cases inline).
+            if container is None:
+                if document.root_event is None:
+                    document.root_event = event
+                _skip_to_end(get)
+                return value
+            if is_list:
+                marks.append(event)
+                container.append(value)
+            elif key is _NO_KEY:
+                key, key_event = value, event
+            elif type(key) is str and identities is None:
+                if key in container:
+                    raise _DocumentError(
+                        "yaml-duplicate-key", "Map keys must be unique", key_event.start_mark
+                    )
+                container[key] = value
+                marks[key] = (key_event, event)
+                key = _NO_KEY
+            else:
+                identities = _put(
+                    container,
+                    marks,
+                    identities,
+                    key=key,
+                    key_event=key_event,
+                    value=value,
+                    event=event,
+                )
+                key = _NO_KEY
 
-    def _line(self, number: int) -> str:
-        """Line ``number`` (0-based) of the text being read."""
-        if self._lines is None:
-            self._lines = self._text.split("\n")
-        return self._lines[number]
+    def _styled(self, event: Any, parent: Any, flow: _FlowIndent | None) -> Any:
+        """The value of a quoted or block scalar, after npm yaml's indentation rule.
+
+        ``parent`` is the start event of the collection the scalar is in (None at the root).
+        """
+        if (
+            flow is None
+            and parent is not None
+            and not parent.flow_style
+            and event.style in _QUOTED
+            and event.end_mark.line > event.start_mark.line
+        ):
+            self._check_quoted_indent(event, parent.start_mark.column + 1)
+        tag = event.tag
+        if tag is None or tag in ("!", _STR_TAG):
+            return event.value
+        return resolve_tagged(tag, event.value)
 
     def _check_quoted_indent(self, event: Any, required: int) -> None:
         # npm yaml ends a quoted scalar at a continuation line that is not indented more than
         # the block collection around it (and then misses the closing quote); libyaml reads on.
         for number in range(event.start_mark.line + 1, event.end_mark.line + 1):
-            text = self._line(number)
+            text = self.line(number)
             indent = len(text) - len(text.lstrip(" "))
             if text.strip() and indent < required:
                 raise _DocumentError(
@@ -464,58 +464,52 @@ class _Reader:
             )
         return source.value
 
-    def _insert(
-        self, frame: _Frame, value: Any, event: Any, track: bool, stack: list[_Frame]
-    ) -> None:
-        """Add a value to a collection (``event`` is None for a just-closed collection)."""
-        container = frame.container
-        if frame.is_list:
-            if track and event is not None:
-                self._record(stack, event)
-            container.append(value)
-            return
-        key = frame.key
-        if key is _NO_KEY:
-            frame.key = value
-            frame.key_event = event
-            return
-        frame.key = _NO_KEY
-        identities = frame.identities
-        if type(key) is str and identities is None:
-            duplicate = key in container
-            string_key = key
-        else:
-            if identities is None:
-                # Until now every key was a string: seed the identities from them.
-                identities = frame.identities = {("s", k) for k in container}
-            identity = _identity(key)
-            duplicate = identity in identities
-            identities.add(identity)
-            string_key = _string_key(key)
-        if duplicate:
-            mark = frame.key_event.start_mark if frame.key_event is not None else None
-            raise _DocumentError("yaml-duplicate-key", "Map keys must be unique", mark)
-        if track and event is not None:
-            self._record(stack, event, string_key)
-        container[string_key] = value
 
-    def _record(self, stack: list[_Frame], event: Any, key: str | None = None) -> None:
-        """Remember where the value starting at ``event`` is (tracking mode only)."""
-        if stack and stack[-1].in_key:
-            return
-        path: list[Any] = [frame.path_key for frame in stack[1:]]
-        mark = event.start_mark
-        key_mark = mark
-        if stack:
-            parent = stack[-1]
-            if parent.is_list:
-                path.append(len(parent.container))
-            else:
-                path.append(key if key is not None else _string_key(parent.key))
-                key_mark = parent.key_event.start_mark
-        self.positions[tuple(path)] = Position(
-            mark.line + 1, mark.column + 1, key_mark.line + 1, key_mark.column + 1
-        )
+def _open_anchors(stack: list[_Frame], current: _Anchor | None) -> Iterator[_Anchor]:
+    """The anchors of every collection still being built."""
+    for frame in stack:
+        if frame.anchor is not None:
+            yield frame.anchor
+    if current is not None:
+        yield current
+
+
+def _scalar_leaf(stack: list[_Frame], current: _Anchor | None) -> None:
+    for open_anchor in _open_anchors(stack, current):
+        open_anchor.has_scalar = True
+
+
+def _put(
+    container: dict[str, Any],
+    marks: dict[str, Any],
+    identities: set[tuple[str, Any]] | None,
+    *,
+    key: Any,
+    key_event: Any,
+    value: Any,
+    event: Any,
+) -> set[tuple[str, Any]]:
+    """Add an entry whose key is not a plain string (or follows such a key).
+
+    Returns the identities of the keys seen so far, for the duplicate check.
+    """
+    if identities is None:
+        # Until now every key was a string: seed the identities from them.
+        identities = {("s", k) for k in container}
+    identity = _identity(key)
+    if identity in identities:
+        raise _DocumentError("yaml-duplicate-key", "Map keys must be unique", key_event.start_mark)
+    identities.add(identity)
+    string_key = _string_key(key)
+    container[string_key] = value
+    marks[string_key] = (key_event, event)
+    return identities
+
+
+def _skip_to_end(get: Callable[[], Any]) -> None:
+    """Consume the rest of a document, through its end event."""
+    while (event := get()) is not None and type(event) is not _DocumentEnd:
+        pass
 
 
 def _problem_from(error: YAMLError, text: str) -> YamlProblem:
@@ -573,37 +567,49 @@ def _shield(text: str) -> tuple[str, dict[str, str]]:
     return text.translate({ord(k): v for k, v in swaps.items()}), {v: k for k, v in swaps.items()}
 
 
-def _unshield(value: Any, back: dict[str, str]) -> Any:
+def _unshield(value: Any, table: dict[int, str], marks: dict[int, Any], out: dict[int, Any]) -> Any:
+    """``value`` with the swapped characters restored; ``out`` gets the re-keyed marks."""
     if isinstance(value, str):
-        return value.translate({ord(k): v for k, v in back.items()})
+        return value.translate(table)
     if isinstance(value, list):
-        return [_unshield(item, back) for item in value]
+        items = [_unshield(item, table, marks, out) for item in value]
+        if id(value) in marks:
+            out[id(items)] = marks[id(value)]
+        return items
     if isinstance(value, dict):
-        return {_unshield(k, back): _unshield(v, back) for k, v in value.items()}
+        old_marks = marks.get(id(value), {})
+        mapping: dict[str, Any] = {}
+        new_marks = {}
+        for key, item in value.items():
+            restored = key.translate(table)
+            mapping[restored] = _unshield(item, table, marks, out)
+            if key in old_marks:
+                new_marks[restored] = old_marks[key]
+        out[id(mapping)] = new_marks
+        return mapping
     return value
 
 
-def _read(text: str, reader: _Reader) -> list[YamlDocument]:
+def _read(text: str, max_depth: int) -> list[YamlDocument]:
     if _LIBYAML_REFUSES.search(text):
         shielded, back = _shield(text)
-        read = _read(shielded, reader)
-        for document in read:
-            document.value = _unshield(document.value, back)
-        reader.positions = {
-            tuple(_unshield(part, back) for part in path): position
-            for path, position in reader.positions.items()
-        }
-        return read
+        table = {ord(k): v for k, v in back.items()}
+        documents = _read(shielded, max_depth)
+        for document in documents:
+            marks: dict[int, Any] = {}
+            document.value = _unshield(document.value, table, document.marks, marks)
+            document.marks = marks
+        return documents
     try:
-        return reader.read(text, 0)
+        return _Reader(text, max_depth).read(0)
     except YAMLError:
         pass
     # A syntax error stops libyaml for the rest of the stream; Backstage (npm yaml) still
     # reads the other documents, so read the stream again one document at a time.
-    documents: list[YamlDocument] = []
+    documents = []
     for offset, chunk in _chunks(text):
         try:
-            found = reader.read(chunk, offset)
+            found = _Reader(chunk, max_depth).read(offset)
         except YAMLError as error:
             problem = _problem_from(error, chunk)
             problem = YamlProblem(
@@ -618,11 +624,4 @@ def _read(text: str, reader: _Reader) -> list[YamlDocument]:
 
 def parse_documents(text: str, *, max_depth: int = DEFAULT_MAX_DEPTH) -> list[YamlDocument]:
     """Every document of a YAML stream, each with its value or its problem."""
-    return _read(text, _Reader(max_depth, None))
-
-
-def locate(text: str, index: int, *, max_depth: int = DEFAULT_MAX_DEPTH) -> dict[Path, Position]:
-    """Positions of every value of document ``index``, keyed by path (``()`` is the root)."""
-    reader = _Reader(max_depth, index)
-    _read(text, reader)
-    return reader.positions
+    return _read(text, max_depth)

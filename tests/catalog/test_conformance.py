@@ -16,7 +16,7 @@ RECORDED = recorded()
 
 @pytest.mark.parametrize("path", fixture_files(), ids=relative)
 def test_matches_recorded_oracle_verdicts(path) -> None:
-    report = validate_source(Source(relative(path), path, FIXTURES), ValidationOptions())
+    report = validate_source(Source(relative(path), str(path), str(FIXTURES)), ValidationOptions())
     expected = RECORDED[relative(path)]
     ours = {document.index: document for document in report.documents}
     assert sorted(ours) == [row["index"] for row in expected]

@@ -41,7 +41,7 @@ def _compare(files: list[Path], root: Path, oracle: Oracle) -> list[str]:
         by_file.setdefault(row["file"], []).append(row)
     assert set(by_file) == {str(f) for f in files}
     for file in files:
-        report = validate_source(Source(str(file), file, root), ValidationOptions())
+        report = validate_source(Source(str(file), str(file), str(root)), ValidationOptions())
         ours = {document.index: document for document in report.documents}
         for row in by_file[str(file)]:
             if row["index"] is None:  # the whole file (empty)

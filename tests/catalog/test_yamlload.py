@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from bridge.catalog.yamlload import MAX_ALIAS_COUNT, locate, parse_documents
+from bridge.catalog.yamlload import MAX_ALIAS_COUNT, parse_documents
 from tests.support.oracle import Oracle
 
 
@@ -99,20 +99,30 @@ def test_flow_collections_must_be_indented_like_npm_yaml(text: str, ok: bool) ->
 
 def test_positions_of_values_and_keys() -> None:
     text = "kind: Component\nmetadata:\n  name: x\n  tags:\n    - a\n    - b\n"
-    positions = locate(text, 0)
-    assert (positions[("kind",)].line, positions[("kind",)].column) == (1, 7)
-    name = positions[("metadata", "name")]
+    (document,) = parse_documents(text)
+    kind = document.position(("kind",))
+    assert kind is not None and (kind.line, kind.column) == (1, 7)
+    name = document.position(("metadata", "name"))
+    assert name is not None
     assert (name.line, name.column, name.key_line, name.key_column) == (3, 9, 3, 3)
-    assert (positions[("metadata", "tags", 1)].line, positions[("metadata", "tags", 1)].column) == (
-        6,
-        7,
-    )
+    tag = document.position(("metadata", "tags", 1))
+    assert tag is not None and (tag.line, tag.column, tag.key_line) == (6, 7, 0)
+    assert document.position(("metadata", "missing")) is None
+    assert document.position(("metadata", "tags", 2)) is None
 
 
-def test_positions_in_a_later_document() -> None:
-    text = "a: 1\n---\nb:\n  c: 2\n"
-    positions = locate(text, 1)
-    assert positions[("b", "c")].line == 4
+def test_positions_in_a_later_document_and_after_a_syntax_error() -> None:
+    documents = parse_documents("a: [broken\n---\nb:\n  c: 2\n")
+    assert documents[0].problem is not None
+    position = documents[1].position(("b", "c"))
+    assert position is not None and (position.line, position.key_line) == (4, 4)
+
+
+def test_positions_survive_characters_libyaml_refuses() -> None:
+    (document,) = parse_documents("a: \x07x\nb:\n  c: \u2028\n")
+    assert document.value == {"a": "\x07x", "b": {"c": "\u2028"}}
+    position = document.position(("b", "c"))
+    assert position is not None and (position.line, position.column) == (3, 6)
 
 
 def test_alias_bomb_is_stopped() -> None:
@@ -130,7 +140,7 @@ def test_alias_to_an_unknown_or_enclosing_anchor() -> None:
 
 
 def test_deep_nesting_is_refused_without_recursion_error() -> None:
-    text = "[" * 5000 + "]" * 5000 + "\n"
+    text = "[" * 600 + "]" * 600 + "\n"
     (document,) = parse_documents(text, max_depth=256)
     assert document.problem is not None and document.problem.rule == "yaml-depth"
 
