@@ -108,6 +108,9 @@ class AzureDevOpsClient:
             follow_redirects=False,  # a redirect means the token was not accepted
             verify=verify,
             transport=transport,
+            # As many connections as requests may be in flight: httpcore checks every pooled
+            # connection whenever a request starts or ends, so idle extras cost CPU.
+            limits=httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency),
         )
         self._engine = RequestEngine(
             self.endpoints,
