@@ -24,6 +24,7 @@ from bridge.azure.broker import BrokerSettings, broker_endpoints, catalog_rule_h
 from bridge.azure.endpoints import CLOUD_API_URL, Service, resolve_endpoints, segment
 from bridge.azure.failures import Where, auth_error
 from bridge.azure.limiter import identity_of
+from bridge.azure.network import AsyncioTransport
 from bridge.azure.retry import RetryPolicy
 from bridge.azure.stats import RequestStats
 from bridge.azure.transport import Call, RequestEngine
@@ -106,11 +107,9 @@ class AzureDevOpsClient:
             headers=headers,
             timeout=timeout,
             follow_redirects=False,  # a redirect means the token was not accepted
-            verify=verify,
-            transport=transport,
             # As many connections as requests may be in flight: httpcore checks every pooled
             # connection whenever a request starts or ends, so idle extras cost CPU.
-            limits=httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency),
+            transport=transport or AsyncioTransport(verify=verify, connections=concurrency),
         )
         self._engine = RequestEngine(
             self.endpoints,
