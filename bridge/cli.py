@@ -137,6 +137,186 @@ def validate(
     )
 
 
+ConfigOption = Annotated[
+    str | None,
+    typer.Option(
+        "--config",
+        "-c",
+        help="Configuration file (default: $CATALOG_BRIDGE_CONFIG, else ./catalog-bridge.yaml).",
+    ),
+]
+
+
+class SyncFormat(StrEnum):
+    """Output formats of ``sync``."""
+
+    ndjson = "ndjson"
+    json = "json"
+    yaml = "yaml"
+    table = "table"
+
+
+@app.command(
+    epilog="Examples: catalog-bridge sync --output entities.ndjson | "
+    "catalog-bridge sync --profile contoso --org fabrikam --format table",
+)
+def sync(
+    config: ConfigOption = None,
+    profile: Annotated[
+        list[str] | None,
+        typer.Option(help="Sync only this profile (repeatable; default: every profile)."),
+    ] = None,
+    org: Annotated[
+        list[str] | None,
+        typer.Option(help="Sync only this organization (repeatable; default: all of them)."),
+    ] = None,
+    output: Annotated[
+        str | None,
+        typer.Option(
+            "--output",
+            "-o",
+            help="Write the entities here (default: standard output). json, yaml and table "
+            "files are replaced atomically; ndjson is written as entities arrive.",
+        ),
+    ] = None,
+    output_format: Annotated[
+        SyncFormat, typer.Option("--format", "-f", help="ndjson, json, yaml or table.")
+    ] = SyncFormat.ndjson,
+    concurrency: Annotated[
+        int | None,
+        typer.Option(min=1, max=64, help="Requests in flight per host and token (default 16)."),
+    ] = None,
+    developers: Annotated[
+        int | None,
+        typer.Option(
+            min=0,
+            metavar="DAYS",
+            help="Collect committers of the last DAYS days (one more request per repository; "
+            "default: the profile's developers_days, 0 = off).",
+        ),
+    ] = None,
+    progress: Annotated[
+        bool | None,
+        typer.Option(help="Show progress on standard error (default: when it is a terminal)."),
+    ] = None,
+) -> None:
+    """Pull every repository of the configured Azure DevOps organizations, read and validate
+    their catalog files, and write repository entities with Backstage application context.
+
+    Exit codes: 0 everything synced; 1 finished with failures (an organization, project or
+    catalog file could not be read); 3 configuration error; 4 every organization refused the
+    token; 5 Azure DevOps or the broker unreachable.
+    """
+    from bridge.sync.command import sync_command
+    from bridge.sync.engine import SyncOptions
+
+    options = SyncOptions(
+        organizations=frozenset(name.lower() for name in org or ()),
+        concurrency=concurrency,
+        developers_days=developers,
+    )
+    raise typer.Exit(
+        sync_command(
+            config_file=config,
+            profiles=profile or (),
+            options=options,
+            output=output,
+            output_format=output_format.value,
+            environ=os.environ,
+            stderr=sys.stderr,
+            progress=sys.stderr.isatty() if progress is None else progress,
+        )
+    )
+
+
+class DoctorFormat(StrEnum):
+    """Output formats of ``doctor``."""
+
+    table = "table"
+    json = "json"
+
+
+@app.command(epilog="Examples: catalog-bridge doctor | catalog-bridge doctor --format json")
+def doctor(
+    config: ConfigOption = None,
+    profile: Annotated[
+        list[str] | None, typer.Option(help="Check only this profile (repeatable).")
+    ] = None,
+    org: Annotated[
+        list[str] | None, typer.Option(help="Check only this organization (repeatable).")
+    ] = None,
+    output_format: Annotated[
+        DoctorFormat, typer.Option("--format", "-f", help="table (for people) or json.")
+    ] = DoctorFormat.table,
+) -> None:
+    """Check each profile and organization: API reachable and its version, token valid, every
+    PAT scope the tool needs (Code, Project and Team, Member Entitlement Management and
+    Analytics, all read), and the broker when one is configured; with a fix per failure.
+
+    Exit codes: 0 all needed checks passed; 1 some failed; 3 configuration error; 4 a token
+    was refused; 5 Azure DevOps or the broker unreachable.
+    """
+    import asyncio
+
+    from bridge.config import load_config
+    from bridge.doctor import diagnose, render_json, render_table
+
+    loaded = load_config(config, environ=os.environ, profiles=profile or None)
+    report = asyncio.run(diagnose(loaded, org_filter=org or None))
+    if output_format is DoctorFormat.json:
+        sys.stdout.write(render_json(report))
+    else:
+        sys.stdout.write(render_table(report, color=sys.stdout.isatty()))
+    raise typer.Exit(report.exit_code)
+
+
+@app.command(epilog="Example: catalog-bridge demo --output demo.ndjson")
+def demo(
+    output: Annotated[
+        str, typer.Option("--output", "-o", help="Where to write the entities (NDJSON).")
+    ] = "demo-entities.ndjson",
+) -> None:
+    """Run a real sync against the bundled Azure DevOps emulator and its sample estate (two
+    organizations, a few dozen repositories with every kind of catalog file), over loopback."""
+    from bridge.sync.command import demo_command
+
+    raise typer.Exit(demo_command(output=output, stderr=sys.stderr, progress=sys.stderr.isatty()))
+
+
+@app.command(epilog="Example: catalog-bridge init && $EDITOR catalog-bridge.yaml")
+def init(
+    config: ConfigOption = None,
+    force: Annotated[bool, typer.Option(help="Replace an existing file.")] = False,
+) -> None:
+    """Write a commented starter configuration file."""
+    from bridge.config import config_path, write_starter
+
+    written = write_starter(config_path(config, os.environ), force=force)
+    typer.echo(f"Wrote {written}; set the token variable it names, then run catalog-bridge doctor.")
+
+
+@app.command(
+    epilog="Examples: catalog-bridge emulator | "
+    "catalog-bridge emulator --estate estate.yaml --port 8080 --tls",
+)
+def emulator(
+    estate: Annotated[
+        str | None,
+        typer.Option(help="Estate file (YAML); default: the bundled sample estate."),
+    ] = None,
+    port: Annotated[int, typer.Option(min=0, max=65535, help="Port (0: any free port).")] = 0,
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    tls: Annotated[
+        bool, typer.Option(help="Serve HTTPS with a throw-away certificate (needs trustme).")
+    ] = False,
+) -> None:
+    """Serve an emulated Azure DevOps estate over HTTP(S) until interrupted; the first line
+    printed is its base URL (point a profile's api_url, Backstage or scripts at it)."""
+    from bridge.emulator import sample_estate_path, serve_forever
+
+    serve_forever(estate or sample_estate_path(), host=host, port=port, tls=tls)
+
+
 def main() -> None:
     """Console-script entry point: run the app, turning errors into messages and exit codes."""
     try:

@@ -144,6 +144,10 @@ class ServiceError(AzureDevOpsError):
     """5xx answers, connection failures and timeouts that outlasted the retries."""
 
 
+class UntrustedCertificateError(ServiceError):
+    """The server's TLS certificate is not trusted (a private CA, or the wrong host)."""
+
+
 class ProtocolError(AzureDevOpsError):
     """An answer that is not what the API documents (HTML, truncated or non-JSON body)."""
 
@@ -171,6 +175,8 @@ _EXIT_CODES: tuple[tuple[type[BaseException], int], ...] = (
     (EmulatorError, EXIT_CONFIG),
     (AuthenticationError, EXIT_AUTH),
     (BrokerBlockedError, EXIT_AUTH),
+    # A wrong organization, project or repository name is a mistake, not an outage.
+    (NotFoundError, EXIT_PROBLEMS),
     (AzureDevOpsError, EXIT_UNAVAILABLE),
     (InputError, EXIT_PROBLEMS),
     (KeyboardInterrupt, EXIT_INTERRUPTED),

@@ -15,6 +15,7 @@ from bridge.errors import (
     BrokerBlockedError,
     ConfigError,
     RepositoryNotFoundError,
+    ServiceError,
     UsageError,
     exit_code_for,
 )
@@ -28,7 +29,8 @@ from bridge.secrets import Secret, redact
         (ConfigError("x", key="profiles[0]"), EXIT_CONFIG),
         (AuthenticationError("refused", reason="rejected"), EXIT_AUTH),
         (BrokerBlockedError("blocked"), EXIT_AUTH),
-        (RepositoryNotFoundError("gone", code="TF401019", status=404), EXIT_UNAVAILABLE),
+        (RepositoryNotFoundError("gone", code="TF401019", status=404), EXIT_PROBLEMS),
+        (ServiceError("down", status=503), EXIT_UNAVAILABLE),
         (BridgeError("x"), EXIT_PROBLEMS),
         (ValueError("not ours"), EXIT_PROBLEMS),
     ],

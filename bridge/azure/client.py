@@ -121,6 +121,10 @@ class AzureDevOpsClient:
             stats=stats or RequestStats(),
         )
 
+    def api_version(self, service: Service = Service.CORE) -> str:
+        """The api-version this client now sends to ``service`` (lower after a step-down)."""
+        return self._engine.api_version(self.endpoints.base(service), versions.DEFAULT)
+
     @property
     def stats(self) -> RequestStats:
         """Requests, retries, throttling and pauses counted so far."""

@@ -26,7 +26,7 @@ from bridge.azure.failures import Failure, Where, classify, decode_json, make_er
 from bridge.azure.limiter import HostLimiter, shared_limiter
 from bridge.azure.retry import RetryPolicy
 from bridge.azure.stats import RequestStats
-from bridge.errors import AzureDevOpsError, ServiceError
+from bridge.errors import AzureDevOpsError, ServiceError, UntrustedCertificateError
 from bridge.secrets import redact
 
 _log = logging.getLogger("bridge.azure")
@@ -114,6 +114,10 @@ class RequestEngine:
         self._rng = random.Random()
         self._ceilings = versions.VersionCeilings()
         self.stats = stats
+
+    def api_version(self, base: str, version: str) -> str:
+        """The api-version sent for ``version`` to ``base`` (after any step-down)."""
+        return self._ceilings.version_for(base, version)
 
     async def send(self, call: Call) -> Reply:
         """Perform ``call``; returns its answer or raises an ``AzureDevOpsError``."""
@@ -248,7 +252,7 @@ def _transport_failure(error: httpx.TransportError, where: Where, url: str) -> F
         reason = certificate.verify_message or certificate.reason or "verification failed"
         return Failure(
             make_error(
-                ServiceError,
+                UntrustedCertificateError,
                 f"the TLS certificate of {host} is not trusted ({reason})",
                 where,
                 hint="if the server uses a private CA, make the client trust that CA's "

@@ -1,0 +1,1 @@
+"""Syncing Azure DevOps repositories into repository entities, and writing them out."""

@@ -1,0 +1,112 @@
+"""The ``sync`` and ``demo`` commands' flow: configuration in, entities and a summary out."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import tempfile
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import TextIO
+
+from bridge.config import Config, load_config
+from bridge.sync.engine import SyncOptions, SyncResult, synchronize
+from bridge.sync.output import open_sink
+from bridge.sync.summary import ProgressLine, render_summary
+
+DEMO_OUTPUT = "demo-entities.ndjson"
+_DEMO_TOKEN_ENV = "CATALOG_BRIDGE_DEMO_PAT"
+
+
+def run_sync(
+    config: Config,
+    options: SyncOptions,
+    *,
+    output: str | None,
+    output_format: str,
+    stderr: TextIO,
+    progress: bool,
+) -> SyncResult:
+    """Sync the configuration's profiles into ``output`` and print the summary to ``stderr``.
+
+    The output is written as entities arrive (NDJSON) or atomically at the end (the other
+    formats), so an interrupted run never leaves a truncated file.
+    """
+    for note in config.notes:
+        stderr.write(f"note: {note}\n")
+    line = ProgressLine(stderr) if progress else None
+    try:
+        with open_sink(output_format, output) as sink:
+            result = asyncio.run(synchronize(config.profiles, options, sink.write, progress=line))
+    finally:
+        if line is not None:
+            line.finish()
+    stderr.write(render_summary(result))
+    return result
+
+
+def sync_command(
+    *,
+    config_file: str | None,
+    profiles: Sequence[str],
+    options: SyncOptions,
+    output: str | None,
+    output_format: str,
+    environ: Mapping[str, str],
+    stderr: TextIO,
+    progress: bool,
+) -> int:
+    """``catalog-bridge sync``: returns the exit code."""
+    config = load_config(config_file, environ=environ, profiles=list(profiles) or None)
+    result = run_sync(
+        config,
+        options,
+        output=output,
+        output_format=output_format,
+        stderr=stderr,
+        progress=progress,
+    )
+    return result.exit_code
+
+
+def demo_command(*, output: str, stderr: TextIO, progress: bool) -> int:
+    """``catalog-bridge demo``: the real sync against the bundled emulator and sample estate.
+
+    The emulator serves the sample estate on a free loopback port; a configuration file
+    pointing at it is written to a temporary folder and loaded like any other, so the run
+    goes through exactly the code a real sync uses.
+    """
+    from bridge.emulator import load_estate, run_in_thread, sample_estate_path
+
+    loaded = load_estate(sample_estate_path())
+    # The sample estate's full-access token: every organization, every scope.
+    token = next(
+        t for t in loaded.estate.tokens.values() if not t.revoked and t.organizations is None
+    )
+    with run_in_thread(loaded.estate, options=loaded.options) as emulator:
+        stderr.write(f"Azure DevOps emulator with the sample estate at {emulator.base_url}\n")
+        with tempfile.TemporaryDirectory() as folder:
+            config_file = Path(folder, "catalog-bridge.yaml")
+            config_file.write_text(
+                "profiles:\n"
+                "  - name: demo\n"
+                '    organizations: ["*"]\n'
+                f"    api_url: {emulator.base_url}/\n"
+                f"    token_env: {_DEMO_TOKEN_ENV}\n"
+                "    backstage:\n"
+                "      attributes:\n"
+                "        [catalog_name, title, category, lifecycle, owner, application]\n",
+                encoding="utf-8",
+            )
+            environ = {**os.environ, _DEMO_TOKEN_ENV: token.value}
+            config = load_config(config_file, environ=environ)
+            result = run_sync(
+                config,
+                SyncOptions(),
+                output=output,
+                output_format="ndjson",
+                stderr=stderr,
+                progress=progress,
+            )
+    stderr.write(f"Entities written to {output}\n")
+    return result.exit_code

@@ -1,0 +1,67 @@
+"""The end-of-run summary of a sync, and the progress line shown while it runs."""
+
+from __future__ import annotations
+
+import time
+from typing import TextIO
+
+from bridge.sync.engine import SyncResult
+from bridge.sync.entity import STATUSES
+
+
+def _count(count: int, singular: str, plural: str | None = None) -> str:
+    return f"{count:,} {singular if count == 1 else plural or singular + 's'}"
+
+
+def render_summary(result: SyncResult) -> str:
+    """A few lines for people: totals, statuses, organizations, failures, unreadable reasons."""
+    stats = result.stats
+    throttled = f", {stats.throttled:,} throttled" if stats.throttled else ""
+    lines = [
+        f"Synced {_count(result.repositories, 'repository', 'repositories')} from "
+        f"{_count(result.organizations, 'organization')} in {result.seconds:.1f} s "
+        f"({_count(stats.requests, 'request')}, {_count(stats.retries, 'retry', 'retries')}"
+        f"{throttled}).",
+        "  catalog files: "
+        + ", ".join(f"{result.by_status.get(status, 0):,} {status}" for status in STATUSES),
+    ]
+    if result.by_organization:
+        lines.append(
+            "  by organization: "
+            + ", ".join(
+                f"{name} {count:,}" for name, count in sorted(result.by_organization.items())
+            )
+        )
+    if result.unreadable:
+        lines.append("Unreadable catalog files:")
+        lines += [f"  {count:,}: {reason}" for reason, count in result.unreadable.most_common(5)]
+    if result.failures:
+        lines.append(f"Failed ({len(result.failures)}):")
+        lines += [f"  {failure.where}: {failure.error}" for failure in result.failures]
+    return "\n".join(lines) + "\n"
+
+
+class ProgressLine:
+    """A self-updating line on a terminal: repositories done out of those listed so far."""
+
+    def __init__(self, stream: TextIO, *, interval: float = 0.2) -> None:
+        self.stream = stream
+        self.interval = interval
+        self._shown_at = 0.0
+        self._width = 0
+
+    def __call__(self, done: int, listed: int) -> None:
+        now = time.monotonic()
+        if now - self._shown_at < self.interval:
+            return
+        self._shown_at = now
+        text = f"syncing: {done:,} of {listed:,} repositories listed so far"
+        self.stream.write("\r" + text.ljust(self._width))
+        self.stream.flush()
+        self._width = len(text)
+
+    def finish(self) -> None:
+        """Erase the line (the summary follows)."""
+        if self._width:
+            self.stream.write("\r" + " " * self._width + "\r")
+            self.stream.flush()

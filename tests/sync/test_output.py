@@ -1,0 +1,547 @@
+"""The sync's writers: every format to files and to standard output, streaming, atomic
+publication, failures named by path, and the table for people."""
+
+from __future__ import annotations
+
+import copy
+import errno
+import io
+import json
+import os
+import stat
+import sys
+import threading
+import tracemalloc
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from bridge.errors import InputError, UsageError
+from bridge.secrets import register
+from bridge.sync import output
+from bridge.sync.output import FORMATS, TABLE_COLUMNS, open_sink
+from tests.sync.test_schema import ERROR, EXAMPLES, WARNING, example_entity
+
+Entity = dict[str, Any]
+MACHINE_FORMATS = ("ndjson", "json", "yaml")
+WHOLE_FILE_FORMATS = ("json", "yaml", "table")
+PREVIOUS = "previous run\n"
+
+not_as_root = pytest.mark.skipif(
+    hasattr(os, "geteuid") and os.geteuid() == 0, reason="root may write anywhere"
+)
+
+
+def entities(count: int) -> list[Entity]:
+    """Distinct entities cycling through the schema's examples (every catalog status, nulls,
+    developers or not), with non-ASCII text."""
+    shapes = list(EXAMPLES.values())
+    return [
+        {
+            **copy.deepcopy(shapes[index % len(shapes)]),
+            "id": f"00000000-0000-4000-8000-{index:012d}",
+            "name": f"dépôt-{index}",
+            "project": "支付" if index % 2 else "Payments",
+        }
+        for index in range(count)
+    ]
+
+
+def parse(output_format: str, text: str) -> list[Entity]:
+    if output_format == "ndjson":
+        return [json.loads(line) for line in text.splitlines()]
+    if output_format == "json":
+        return json.loads(text)
+    return yaml.safe_load(text)
+
+
+def write_all(sink: output.EntitySink, items: list[Entity]) -> None:
+    for item in items:
+        sink.write(item)
+
+
+# --- Every machine format, to a file and to standard output ------------------------------
+
+
+@pytest.mark.parametrize("count", [0, 1, len(EXAMPLES)])
+@pytest.mark.parametrize("output_format", MACHINE_FORMATS)
+def test_to_a_file_round_trips_in_order(tmp_path: Path, output_format: str, count: int) -> None:
+    path = tmp_path / f"entities.{output_format}"
+    items = entities(count)
+    with open_sink(output_format, path) as sink:
+        write_all(sink, items)
+    text = path.read_text(encoding="utf-8")
+    assert (parse(output_format, text) or []) == items
+    assert os.listdir(tmp_path) == [path.name]  # no temporary file left
+
+
+@pytest.mark.parametrize("output_format", MACHINE_FORMATS)
+def test_to_stdout_round_trips_in_order(
+    capsys: pytest.CaptureFixture[str], output_format: str
+) -> None:
+    items = entities(3)
+    with open_sink(output_format, "-") as sink:
+        write_all(sink, items)
+    assert parse(output_format, capsys.readouterr().out) == items
+
+
+@pytest.mark.parametrize("output_format", MACHINE_FORMATS)
+def test_to_a_given_stdout_round_trips_in_order(output_format: str) -> None:
+    stream = io.StringIO()
+    items = entities(3)
+    with open_sink(output_format, None, stdout=stream) as sink:
+        write_all(sink, items)
+    assert parse(output_format, stream.getvalue()) == items
+
+
+@pytest.mark.parametrize("output_format", ["json", "yaml"])
+def test_whole_file_formats_keep_key_order_and_unicode(tmp_path: Path, output_format: str) -> None:
+    path = tmp_path / "out"
+    item = entities(2)[1]
+    with open_sink(output_format, path) as sink:
+        sink.write(item)
+    text = path.read_text(encoding="utf-8")
+    assert "dépôt-1" in text
+    assert "支付" in text  # not escaped
+    (parsed,) = parse(output_format, text)
+    assert list(parsed) == list(item)  # the entity's order, not sorted
+    assert list(parsed["catalog"]) == list(item["catalog"])
+
+
+def test_json_is_one_entity_per_line(tmp_path: Path) -> None:
+    path = tmp_path / "out.json"
+    items = entities(3)
+    with open_sink("json", path) as sink:
+        write_all(sink, items)
+    lines = path.read_text(encoding="utf-8").splitlines()
+    assert lines[0] == "[" and lines[-1] == "]"
+    assert [json.loads(line.removesuffix(",")) for line in lines[1:-1]] == items
+
+
+def test_stdout_gets_utf8_whatever_its_encoding() -> None:
+    # A pipe on Windows has a legacy code page; JSON is UTF-8 by definition.
+    raw = io.BytesIO()
+    stream = io.TextIOWrapper(io.BufferedWriter(raw), encoding="ascii")
+    with open_sink("ndjson", None, stdout=stream) as sink:
+        sink.write(entities(2)[1])
+    assert "支付" in raw.getvalue().decode("utf-8")
+
+
+def test_values_that_are_not_json_are_refused(tmp_path: Path) -> None:
+    with open_sink("ndjson", tmp_path / "out") as sink, pytest.raises(ValueError):
+        sink.write(example_entity(size=float("nan")))
+
+
+# --- NDJSON: written as results arrive -----------------------------------------------------
+
+
+def test_ndjson_lines_are_in_the_file_before_close(tmp_path: Path) -> None:
+    path = tmp_path / "out.ndjson"
+    path.write_text(PREVIOUS, encoding="utf-8")
+    first, second = entities(2)
+    with open_sink("ndjson", path) as sink:
+        assert path.read_text(encoding="utf-8") == PREVIOUS  # replaced at the first entity
+        sink.write(first)
+        assert parse("ndjson", path.read_text(encoding="utf-8")) == [first]
+        sink.write(second)
+        assert parse("ndjson", path.read_text(encoding="utf-8")) == [first, second]
+    assert path.read_text(encoding="utf-8").endswith("}\n")
+
+
+def test_ndjson_lines_reach_stdout_before_close() -> None:
+    raw = io.BytesIO()
+    stream = io.TextIOWrapper(io.BufferedWriter(raw), encoding="utf-8")
+    first, second = entities(2)
+    sink = open_sink("ndjson", None, stdout=stream)
+    sink.write(first)
+    assert parse("ndjson", raw.getvalue().decode("utf-8")) == [first]
+    sink.write(second)
+    assert parse("ndjson", raw.getvalue().decode("utf-8")) == [first, second]
+    sink.close()
+
+
+def test_ndjson_abort_keeps_the_whole_lines_written(tmp_path: Path) -> None:
+    path = tmp_path / "out.ndjson"
+    path.write_text(PREVIOUS, encoding="utf-8")
+    items = entities(2)
+    with pytest.raises(KeyboardInterrupt), open_sink("ndjson", path) as sink:
+        write_all(sink, items)
+        raise KeyboardInterrupt
+    assert parse("ndjson", path.read_text(encoding="utf-8")) == items
+
+
+def test_ndjson_abort_before_any_entity_keeps_the_previous_file(tmp_path: Path) -> None:
+    path = tmp_path / "out.ndjson"
+    path.write_text(PREVIOUS, encoding="utf-8")
+    open_sink("ndjson", path).abort()
+    assert path.read_text(encoding="utf-8") == PREVIOUS
+
+
+def test_ndjson_abort_before_any_entity_removes_the_file_it_created(tmp_path: Path) -> None:
+    path = tmp_path / "out.ndjson"
+    sink = open_sink("ndjson", path)
+    assert path.exists()  # created at open: the destination is known to be writable
+    sink.abort()
+    assert not path.exists()
+
+
+def test_ndjson_close_without_entities_empties_the_previous_file(tmp_path: Path) -> None:
+    path = tmp_path / "out.ndjson"
+    path.write_text(PREVIOUS, encoding="utf-8")
+    open_sink("ndjson", path).close()
+    assert path.read_text(encoding="utf-8") == ""
+
+
+def test_ndjson_write_failing_half_way_leaves_no_cut_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "out.ndjson"
+    first, second = entities(2)
+    sink = open_sink("ndjson", path)
+    sink.write(first)
+    real_write = os.write
+
+    def disk_fills_up(descriptor: int, data: Any) -> int:
+        if bytes(data[:6]) != b'{"id":':
+            return real_write(descriptor, data)
+        real_write(descriptor, bytes(data[: len(data) // 2]))
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr(output.os, "write", disk_fills_up)
+    with pytest.raises(InputError, match=f"cannot write {path}: No space left on device"):
+        sink.write(second)
+    monkeypatch.undo()
+    assert (
+        path.read_text(encoding="utf-8")
+        == json.dumps(first, ensure_ascii=False, separators=(",", ":")) + "\n"
+    )
+    sink.abort()
+    assert parse("ndjson", path.read_text(encoding="utf-8")) == [first]
+
+
+def test_writes_from_several_threads_stay_whole_lines(tmp_path: Path) -> None:
+    path = tmp_path / "out.ndjson"
+    items = entities(400)
+    with open_sink("ndjson", path) as sink:
+        threads = [
+            threading.Thread(target=write_all, args=(sink, items[start::8])) for start in range(8)
+        ]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    written = parse("ndjson", path.read_text(encoding="utf-8"))
+    assert sorted(e["id"] for e in written) == sorted(e["id"] for e in items)
+
+
+# --- Whole-file formats: atomic -----------------------------------------------------------
+
+
+@pytest.mark.parametrize("output_format", WHOLE_FILE_FORMATS)
+def test_whole_file_is_published_only_at_close(tmp_path: Path, output_format: str) -> None:
+    path = tmp_path / "out"
+    path.write_text(PREVIOUS, encoding="utf-8")
+    sink = open_sink(output_format, path)
+    write_all(sink, entities(3))
+    assert path.read_text(encoding="utf-8") == PREVIOUS
+    sink.close()
+    assert path.read_text(encoding="utf-8") != PREVIOUS
+    assert os.listdir(tmp_path) == [path.name]
+
+
+@pytest.mark.parametrize("output_format", WHOLE_FILE_FORMATS)
+def test_abort_keeps_the_previous_file_and_leaves_no_temporary(
+    tmp_path: Path, output_format: str
+) -> None:
+    path = tmp_path / "out"
+    path.write_text(PREVIOUS, encoding="utf-8")
+    sink = open_sink(output_format, path)
+    write_all(sink, entities(2))
+    sink.abort()
+    assert path.read_text(encoding="utf-8") == PREVIOUS
+    assert os.listdir(tmp_path) == [path.name]
+
+
+@pytest.mark.parametrize("error", [RuntimeError, KeyboardInterrupt])
+@pytest.mark.parametrize("output_format", WHOLE_FILE_FORMATS)
+def test_an_exception_in_the_block_aborts(
+    tmp_path: Path, output_format: str, error: type[BaseException]
+) -> None:
+    path = tmp_path / "out"
+    path.write_text(PREVIOUS, encoding="utf-8")
+    with pytest.raises(error), open_sink(output_format, path) as sink:
+        write_all(sink, entities(2))
+        raise error
+    assert path.read_text(encoding="utf-8") == PREVIOUS
+    assert os.listdir(tmp_path) == [path.name]
+
+
+@pytest.mark.parametrize("output_format", ["json", "yaml"])
+def test_abort_to_a_new_path_creates_nothing(tmp_path: Path, output_format: str) -> None:
+    sink = open_sink(output_format, tmp_path / "out")
+    sink.write(example_entity())
+    sink.abort()
+    assert os.listdir(tmp_path) == []
+
+
+def test_a_failed_publication_is_reported_and_cleaned_up(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "out.json"
+    path.write_text(PREVIOUS, encoding="utf-8")
+    sink = open_sink("json", path)
+    sink.write(example_entity())
+
+    def refuse(source: str, target: str) -> None:
+        raise PermissionError(errno.EACCES, os.strerror(errno.EACCES))
+
+    monkeypatch.setattr(output.os, "replace", refuse)
+    with pytest.raises(InputError, match=f"cannot write {path}: Permission denied"):
+        sink.close()
+    assert path.read_text(encoding="utf-8") == PREVIOUS
+    assert os.listdir(tmp_path) == [path.name]
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="POSIX modes")
+def test_file_modes(tmp_path: Path) -> None:
+    new, replaced = tmp_path / "new.json", tmp_path / "replaced.json"
+    replaced.write_text(PREVIOUS, encoding="utf-8")
+    replaced.chmod(0o600)
+    for path in (new, replaced):
+        open_sink("json", path).close()
+    assert stat.S_IMODE(new.stat().st_mode) == 0o644  # readable by teammates, like `init`
+    assert stat.S_IMODE(replaced.stat().st_mode) == 0o600  # kept
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="named pipes")
+def test_a_pipe_is_written_in_place(tmp_path: Path) -> None:
+    pipe = tmp_path / "pipe"
+    os.mkfifo(pipe)
+    received: list[str] = []
+    reader = threading.Thread(target=lambda: received.append(pipe.read_text(encoding="utf-8")))
+    reader.start()
+    items = entities(2)
+    with open_sink("json", pipe) as sink:
+        write_all(sink, items)
+    reader.join(timeout=10)
+    assert json.loads(received[0]) == items
+    assert stat.S_ISFIFO(pipe.stat().st_mode)  # not replaced by a regular file
+
+
+def test_json_aborted_on_stdout_does_not_parse(capsys: pytest.CaptureFixture[str]) -> None:
+    sink = open_sink("json", None)
+    sink.write(example_entity())
+    sink.abort()
+    text = capsys.readouterr().out
+    assert text.startswith("[\n{")
+    with pytest.raises(json.JSONDecodeError):
+        json.loads(text)
+
+
+def test_ten_thousand_entities_to_json_in_flat_memory(tmp_path: Path) -> None:
+    path = tmp_path / "big.json"
+    count = 10_000
+    # The serialised text alone of all entities; holding the dicts would take several times more.
+    holding_all = count * len(json.dumps(example_entity()))
+    tracemalloc.start()
+    try:
+        with open_sink("json", path) as sink:
+            for index in range(count):
+                sink.write(example_entity(name=f"repo-{index}"))
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak < holding_all / 20
+    written = json.loads(path.read_text(encoding="utf-8"))
+    assert len(written) == count
+    assert [written[0]["name"], written[-1]["name"]] == ["repo-0", f"repo-{count - 1}"]
+
+
+# --- Lifecycle ----------------------------------------------------------------------------
+
+
+def test_close_and_abort_are_idempotent_and_the_first_decides(tmp_path: Path) -> None:
+    path = tmp_path / "out.json"
+    sink = open_sink("json", path)
+    sink.write(example_entity())
+    sink.close()
+    sink.abort()
+    sink.close()
+    assert parse("json", path.read_text(encoding="utf-8")) == [example_entity()]
+
+
+def test_writing_after_close_is_a_bug(tmp_path: Path) -> None:
+    sink = open_sink("ndjson", tmp_path / "out")
+    sink.close()
+    with pytest.raises(ValueError, match="closed"):
+        sink.write(example_entity())
+
+
+# --- Destinations that cannot be written ---------------------------------------------------
+
+
+@pytest.mark.parametrize("output_format", FORMATS)
+def test_a_missing_folder_is_named(tmp_path: Path, output_format: str) -> None:
+    path = tmp_path / "nowhere" / "out"
+    with pytest.raises(
+        InputError, match=f"^cannot write {path}: the folder {path.parent} does not exist$"
+    ):
+        open_sink(output_format, path)
+    assert os.listdir(tmp_path) == []
+
+
+@pytest.mark.parametrize("output_format", FORMATS)
+def test_a_file_in_place_of_the_folder_is_named(tmp_path: Path, output_format: str) -> None:
+    (tmp_path / "file").write_text("", encoding="utf-8")
+    path = tmp_path / "file" / "out"
+    with pytest.raises(InputError, match=f"^cannot write {path}: Not a directory$"):
+        open_sink(output_format, path)
+
+
+@pytest.mark.parametrize("output_format", FORMATS)
+def test_a_folder_as_destination_is_named(tmp_path: Path, output_format: str) -> None:
+    with pytest.raises(InputError, match=f"^cannot write {tmp_path}: it is a folder$"):
+        open_sink(output_format, tmp_path)
+
+
+@not_as_root
+@pytest.mark.parametrize("output_format", FORMATS)
+def test_a_read_only_folder_is_named(tmp_path: Path, output_format: str) -> None:
+    folder = tmp_path / "locked"
+    folder.mkdir()
+    folder.chmod(0o555)
+    try:
+        with pytest.raises(InputError, match=f"^cannot write {folder / 'out'}: Permission denied$"):
+            open_sink(output_format, folder / "out")
+    finally:
+        folder.chmod(0o755)
+
+
+@not_as_root
+@pytest.mark.parametrize("output_format", FORMATS)
+def test_a_read_only_file_is_not_replaced(tmp_path: Path, output_format: str) -> None:
+    path = tmp_path / "out"
+    path.write_text(PREVIOUS, encoding="utf-8")
+    path.chmod(0o444)
+    with pytest.raises(InputError, match=f"^cannot write {path}: Permission denied$"):
+        open_sink(output_format, path)
+    assert path.read_text(encoding="utf-8") == PREVIOUS
+
+
+def test_usage_errors() -> None:
+    with pytest.raises(UsageError, match="unknown output format 'csv'; choose from: ndjson, json"):
+        open_sink("csv")
+    with pytest.raises(UsageError, match="unknown table column 'stars'; choose from: repository"):
+        open_sink("table", columns=["owner", "stars"])
+    with pytest.raises(UsageError, match="at least one"):
+        open_sink("table", columns=[])
+    with pytest.raises(UsageError, match="table format only"):
+        open_sink("json", columns=["owner"])
+
+
+# --- The table ----------------------------------------------------------------------------
+
+
+def table(items: list[Entity], **options: Any) -> str:
+    stream = io.StringIO()
+    with open_sink("table", None, stdout=stream, **options) as sink:
+        write_all(sink, items)
+    return stream.getvalue()
+
+
+def test_table_columns_are_aligned() -> None:
+    items = [
+        example_entity(catalog={"problems": [ERROR, WARNING] * 6, "status": "invalid"}),
+        example_entity(
+            organization="fabrikam",
+            project="支付",
+            name="core",
+            freshness="n/a",
+            last_commit_at=None,
+            context=[],
+            catalog={"status": "missing", "problems": []},
+        ),
+        example_entity(context=[{"application": "ledger", "source": "Backstage"}]),
+    ]
+    assert table(items) == (
+        "REPOSITORY                     CATALOG  FRESHNESS  OWNER                   APPLICATION  PROBLEMS\n"  # noqa: E501
+        "contoso/Payments/payments-api  invalid  active     group:default/payments  payments           12\n"  # noqa: E501
+        "fabrikam/支付/core             missing  n/a        -                       -                   0\n"  # noqa: E501
+        "contoso/Payments/payments-api  found    active     -                       ledger              1\n"  # noqa: E501
+    )
+
+
+def test_table_cells_are_cut_with_an_ellipsis() -> None:
+    long = "x" * 100
+    wide = "支" * 40  # two columns each
+    text = table([example_entity(name=long), example_entity(project=wide)], columns=["repository"])
+    header, first, second = text.splitlines()
+    assert header == "REPOSITORY"
+    assert first == f"contoso/Payments/{'x' * 42}…"
+    assert len(first) == 60
+    assert second == f"contoso/{'支' * 25}…"  # 8 + 50 + 1 columns: one more would overflow
+
+
+def test_table_columns_can_be_chosen_and_ordered() -> None:
+    text = table([example_entity()], columns=["problems", "repository"])
+    assert text == "PROBLEMS  REPOSITORY\n       1  contoso/Payments/payments-api\n"
+    assert set(TABLE_COLUMNS) == {
+        "repository",
+        "catalog",
+        "freshness",
+        "owner",
+        "application",
+        "problems",
+    }
+
+
+def test_table_cells_are_one_line_of_plain_text() -> None:
+    owner = "group:\x1b[31mred\x1b[0m\nteam\tB"
+    text = table(
+        [example_entity(context=[{"owner": owner, "source": "Backstage"}])], columns=["owner"]
+    )
+    assert text == "OWNER\ngroup: [31mred [0m team B\n"
+
+
+def test_no_format_writes_a_registered_secret() -> None:
+    token = "pat-0123456789abcdef-never-printed"
+    register(token)
+    item = example_entity(context=[{"owner": f"user:{token}", "source": "Backstage"}])
+    for output_format in FORMATS:
+        stream = io.StringIO()
+        with open_sink(output_format, None, stdout=stream) as sink:
+            sink.write(item)
+        assert token not in stream.getvalue(), output_format
+        assert "***" in stream.getvalue(), output_format
+
+
+def test_table_is_printed_at_close_only(capsys: pytest.CaptureFixture[str]) -> None:
+    sink = open_sink("table", None)
+    sink.write(example_entity())
+    assert capsys.readouterr().out == ""
+    sink.close()
+    assert capsys.readouterr().out.splitlines()[1].startswith("contoso/Payments/payments-api")
+
+
+def test_aborted_table_prints_nothing(capsys: pytest.CaptureFixture[str]) -> None:
+    sink = open_sink("table", None)
+    sink.write(example_entity())
+    sink.abort()
+    assert capsys.readouterr().out == ""
+
+
+def test_empty_table_is_its_header(tmp_path: Path) -> None:
+    path = tmp_path / "table.txt"
+    open_sink("table", path).close()
+    assert path.read_text(encoding="utf-8") == (
+        "REPOSITORY  CATALOG  FRESHNESS  OWNER  APPLICATION  PROBLEMS\n"
+    )
+
+
+def test_table_to_a_file(tmp_path: Path) -> None:
+    path = tmp_path / "table.txt"
+    with open_sink("table", path) as sink:
+        sink.write(example_entity(project="支付"))
+    assert path.read_text(encoding="utf-8").splitlines()[1].startswith("contoso/支付/payments-api")
