@@ -16,6 +16,7 @@ import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import quote, urlencode, urlsplit
 
 import httpx
 
@@ -123,8 +124,7 @@ class RequestEngine:
         """Perform ``call``; returns its answer or raises an ``AzureDevOpsError``."""
         base = self._endpoints.base(call.service)
         url = self._endpoints.url(call.service, call.path)
-        host = httpx.URL(url).netloc.decode("ascii")
-        limiter = shared_limiter(host, self._identity, self._concurrency)
+        limiter = shared_limiter(urlsplit(base).netloc, self._identity, self._concurrency)
         deadline = time.monotonic() + self._retry.max_elapsed
         stepped_down = False
         tries = 0  # failed attempts that count against the retry policy
@@ -165,11 +165,14 @@ class RequestEngine:
     async def _attempt(
         self, call: Call, url: str, version: str, limiter: HostLimiter
     ) -> tuple[Reply | Failure, float | None]:
-        params = {**call.params, "api-version": version}
+        # The query is encoded here so httpx parses the URL once (it would parse it again to
+        # merge parameters: measurable when a sync makes twenty thousand requests).
+        query = urlencode({**call.params, "api-version": version}, quote_via=quote, safe="/$")
+        target = httpx.URL(f"{url}?{query}")
         try:
             async with limiter.slot():
                 self.stats.requests += 1
-                response = await self._http.request(call.method, url, params=params, json=call.body)
+                response = await self._http.request(call.method, target, json=call.body)
         except httpx.TransportError as error:
             return _transport_failure(error, call.where, url), None
         retry_after = limiter.observe(response.headers)
@@ -177,7 +180,8 @@ class RequestEngine:
             self.stats.paused += 1
         if response.status_code == 429:
             self.stats.throttled += 1
-        _log.debug("%s %s -> HTTP %d", call.method, redact(url), response.status_code)
+        if _log.isEnabledFor(logging.DEBUG):
+            _log.debug("%s %s -> HTTP %d", call.method, redact(url), response.status_code)
         return self._interpret(response, call), retry_after
 
     def _interpret(self, response: httpx.Response, call: Call) -> Reply | Failure:
