@@ -103,17 +103,13 @@ class AzureDevOpsClient:
             raise ConfigError("an Azure DevOps token or a Snyk Broker is needed")
         self.organization = organization
         self.via_broker = broker is not None
-        self._http = httpx.AsyncClient(
-            headers=headers,
-            timeout=timeout,
-            follow_redirects=False,  # a redirect means the token was not accepted
-            # As many connections as requests may be in flight: httpcore checks every pooled
-            # connection whenever a request starts or ends, so idle extras cost CPU.
-            transport=transport or AsyncioTransport(verify=verify, connections=concurrency),
-        )
+        # Redirects are never followed (one means the token was not accepted), and there is
+        # one connection per request that may be in flight.
         self._engine = RequestEngine(
             self.endpoints,
-            self._http,
+            transport or AsyncioTransport(verify=verify, connections=concurrency),
+            headers=headers,
+            timeout=timeout,
             identity=identity,
             via_broker=self.via_broker,
             concurrency=concurrency,
@@ -143,7 +139,7 @@ class AzureDevOpsClient:
 
     async def aclose(self) -> None:
         """Close the connections."""
-        await self._http.aclose()
+        await self._engine.aclose()
 
     def __repr__(self) -> str:
         mode = "broker" if self.via_broker else "direct"

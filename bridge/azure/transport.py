@@ -33,22 +33,6 @@ from bridge.secrets import redact
 _log = logging.getLogger("bridge.azure")
 
 
-class _RedactSecrets(logging.Filter):
-    """Scrubs secrets from log lines (httpx logs request URLs, which may hold a broker token)."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        text = record.getMessage()
-        clean = redact(text)
-        if clean != text:
-            record.msg, record.args = clean, None
-        return True
-
-
-_httpx_log = logging.getLogger("httpx")
-if not any(isinstance(existing, _RedactSecrets) for existing in _httpx_log.filters):
-    _httpx_log.addFilter(_RedactSecrets())
-
-
 @dataclass(frozen=True, slots=True)
 class Call:
     """One API call as the client describes it, before negotiation and retries.
@@ -81,16 +65,22 @@ class Reply:
 
 
 class RequestEngine:
-    """Sends :class:`Call` objects for one organization over one ``httpx.AsyncClient``."""
+    """Sends :class:`Call` objects for one organization over one httpx transport.
+
+    Requests go straight to the transport: httpx's client layer (cookies, hooks, URL
+    merging) would add about 60 µs to each request and nothing this client uses.
+    """
 
     __slots__ = (
         "_ceilings",
         "_concurrency",
         "_endpoints",
-        "_http",
+        "_extensions",
+        "_headers",
         "_identity",
         "_retry",
         "_rng",
+        "_transport",
         "_via_broker",
         "stats",
     )
@@ -98,8 +88,10 @@ class RequestEngine:
     def __init__(
         self,
         endpoints: OrgEndpoints,
-        http: httpx.AsyncClient,
+        transport: httpx.AsyncBaseTransport,
         *,
+        headers: Mapping[str, str],
+        timeout: float,
         identity: str,
         via_broker: bool,
         concurrency: int,
@@ -107,7 +99,9 @@ class RequestEngine:
         stats: RequestStats,
     ) -> None:
         self._endpoints = endpoints
-        self._http = http
+        self._transport = transport
+        self._headers = httpx.Headers(headers)
+        self._extensions = {"timeout": httpx.Timeout(timeout).as_dict()}
         self._identity = identity
         self._via_broker = via_broker
         self._concurrency = concurrency
@@ -119,6 +113,10 @@ class RequestEngine:
     def api_version(self, base: str, version: str) -> str:
         """The api-version sent for ``version`` to ``base`` (after any step-down)."""
         return self._ceilings.version_for(base, version)
+
+    async def aclose(self) -> None:
+        """Close the connections."""
+        await self._transport.aclose()
 
     async def send(self, call: Call) -> Reply:
         """Perform ``call``; returns its answer or raises an ``AzureDevOpsError``."""
@@ -172,7 +170,16 @@ class RequestEngine:
         try:
             async with limiter.slot():
                 self.stats.requests += 1
-                response = await self._http.request(call.method, target, json=call.body)
+                request = httpx.Request(
+                    call.method,
+                    target,
+                    headers=self._headers,
+                    json=call.body,
+                    extensions=self._extensions,
+                )
+                response = await self._transport.handle_async_request(request)
+                await response.aread()  # already read by the default transport
+                response.request = request
         except httpx.TransportError as error:
             return _transport_failure(error, call.where, url), None
         retry_after = limiter.observe(response.headers)

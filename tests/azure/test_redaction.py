@@ -104,13 +104,13 @@ async def test_no_token_leaks_from_errors_logs_or_reprs(
             assert secret not in text
 
 
-async def test_httpx_request_log_lines_are_redacted(caplog: pytest.LogCaptureFixture) -> None:
-    caplog.set_level(logging.INFO, logger="httpx")
+async def test_request_log_lines_are_redacted(caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.DEBUG, logger="bridge.azure")
     async with _make(
         True, lambda request: httpx.Response(200, json={"count": 0, "value": []})
     ) as azure:
         assert [p async for p in azure.projects()] == []
-    lines = [record.getMessage() for record in caplog.records if record.name == "httpx"]
+    lines = [record.getMessage() for record in caplog.records if record.name == "bridge.azure"]
     assert lines and all("/broker/***/_apis/projects" in line for line in lines)
 
 
