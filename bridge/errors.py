@@ -84,16 +84,18 @@ class AzureDevOpsError(BridgeError):
         """``org/project/repo`` as far as known."""
         return "/".join(p for p in (self.organization, self.project, self.repository) if p)
 
-    def __str__(self) -> str:
+    def detail(self) -> str:
+        """The message with its code, status and hint, without the place."""
         details = ", ".join(
             part for part in (self.code, f"HTTP {self.status}" if self.status else None) if part
         )
-        text = f"{self.where}: {self.message}" if self.where else self.message
-        if details:
-            text += f" ({details})"
+        text = f"{self.message} ({details})" if details else self.message
         if self.hint:
             text += f". Hint: {self.hint}"
         return redact(text)
+
+    def __str__(self) -> str:
+        return f"{self.where}: {self.detail()}" if self.where else self.detail()
 
 
 class AuthenticationError(AzureDevOpsError):

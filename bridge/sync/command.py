@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import TextIO
 
 from bridge.config import Config, load_config
+from bridge.errors import UsageError
 from bridge.sync.engine import SyncOptions, SyncResult, synchronize
 from bridge.sync.output import open_sink
 from bridge.sync.summary import ProgressLine, render_summary
@@ -38,6 +39,10 @@ def run_sync(
     try:
         with open_sink(output_format, output) as sink:
             result = asyncio.run(synchronize(config.profiles, options, sink.write, progress=line))
+            if result.failures and result.organizations == 0:
+                # Nothing was synced (every organization failed): keep the previous output
+                # rather than replace it with an empty one.
+                sink.abort()
     finally:
         if line is not None:
             line.finish()
@@ -58,6 +63,7 @@ def sync_command(
 ) -> int:
     """``catalog-bridge sync``: returns the exit code."""
     config = load_config(config_file, environ=environ, profiles=list(profiles) or None)
+    _check_organization_filter(config, options.organizations)
     result = run_sync(
         config,
         options,
@@ -67,6 +73,20 @@ def sync_command(
         progress=progress,
     )
     return result.exit_code
+
+
+def _check_organization_filter(config: Config, wanted: frozenset[str]) -> None:
+    """A --org name no profile lists is a usage error (unless a profile lists them all)."""
+    if not wanted or any(profile.all_organizations for profile in config.profiles):
+        return
+    known = {name.lower() for profile in config.profiles for name in profile.organizations}
+    unknown = sorted(wanted - known)
+    if unknown:
+        listed = ", ".join(sorted(known)) or "none"
+        raise UsageError(
+            f"--org {', '.join(unknown)}: no selected profile lists this organization "
+            f"(organizations configured: {listed})"
+        )
 
 
 def demo_command(*, output: str, stderr: TextIO, progress: bool) -> int:

@@ -285,20 +285,12 @@ def _catalog(outcome: Any, path: str, repository: Repository) -> CatalogRead:
     if isinstance(outcome, EmptyRepositoryError):
         return CatalogRead(SKIPPED, path, reason="the repository is empty (no branch)")
     if isinstance(outcome, AzureDevOpsError):
-        return CatalogRead(UNREADABLE, path, reason=_reason(outcome))
+        # The entity already says where: the reason is the error without its place.
+        return CatalogRead(UNREADABLE, path, reason=outcome.detail())
     if isinstance(outcome, BaseException):
         return CatalogRead(UNREADABLE, path, reason=str(outcome))
     location = f"url:{repository.web_url}?path={path}"
     return read_catalog(outcome, path, location)
-
-
-def _reason(error: AzureDevOpsError) -> str:
-    # Without the organization/project/repository prefix: the entity already says where.
-    details = ", ".join(
-        part for part in (error.code, f"HTTP {error.status}" if error.status else None) if part
-    )
-    text = f"{error.message} ({details})" if details else error.message
-    return f"{text}. Hint: {error.hint}" if error.hint else text
 
 
 async def _languages(client: AzureDevOpsClient, project: str) -> ProjectLanguages | None:

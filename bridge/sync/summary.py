@@ -5,12 +5,18 @@ from __future__ import annotations
 import time
 from typing import TextIO
 
+from bridge.errors import AzureDevOpsError, BridgeError
 from bridge.sync.engine import SyncResult
 from bridge.sync.entity import STATUSES
 
 
 def _count(count: int, singular: str, plural: str | None = None) -> str:
     return f"{count:,} {singular if count == 1 else plural or singular + 's'}"
+
+
+def _detail(error: BridgeError) -> str:
+    # The failure line names the place already.
+    return error.detail() if isinstance(error, AzureDevOpsError) else str(error)
 
 
 def render_summary(result: SyncResult) -> str:
@@ -37,7 +43,7 @@ def render_summary(result: SyncResult) -> str:
         lines += [f"  {count:,}: {reason}" for reason, count in result.unreadable.most_common(5)]
     if result.failures:
         lines.append(f"Failed ({len(result.failures)}):")
-        lines += [f"  {failure.where}: {failure.error}" for failure in result.failures]
+        lines += [f"  {failure.where}: {_detail(failure.error)}" for failure in result.failures]
     return "\n".join(lines) + "\n"
 
 
