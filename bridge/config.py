@@ -30,7 +30,14 @@ from typing import Any
 
 import httpx
 
-from bridge.azure import CLOUD_API_URL, BrokerSettings, resolve_endpoints
+from bridge.azure import (
+    CLOUD_API_URL,
+    AzureDevOpsClient,
+    BrokerSettings,
+    RequestStats,
+    RetryPolicy,
+    resolve_endpoints,
+)
 from bridge.azure.endpoints import require_secure
 from bridge.catalog.yamlload import YamlDocument, parse_documents
 from bridge.errors import ConfigError, UsageError
@@ -153,6 +160,29 @@ class Profile:
         context = ssl.create_default_context()
         context.load_verify_locations(cafile=self.ca_file)
         return context
+
+    def client(
+        self,
+        organization: str | None,
+        *,
+        concurrency: int | None = None,
+        retry: RetryPolicy | None = None,
+        timeout: float = 30.0,
+        stats: RequestStats | None = None,
+    ) -> AzureDevOpsClient:
+        """An Azure DevOps client for ``organization`` (None: to list organizations)."""
+        return AzureDevOpsClient(
+            organization,
+            token=self.token,
+            api_url=self.api_url,
+            broker=self.broker,
+            allow_http=self.allow_http,
+            concurrency=concurrency or self.concurrency,
+            verify=self.tls_verify(),
+            retry=retry,
+            timeout=timeout,
+            stats=stats,
+        )
 
 
 @dataclass(frozen=True, slots=True)

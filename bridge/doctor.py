@@ -313,17 +313,7 @@ async def _diagnose_organization(
 
 def _client(profile: Profile, organization: str | None, settings: _Settings) -> AzureDevOpsClient:
     """A client for ``organization`` (None: for listing organizations) as a sync makes it."""
-    return AzureDevOpsClient(
-        organization,
-        token=profile.token,
-        api_url=profile.api_url,
-        broker=profile.broker,
-        allow_http=profile.allow_http,
-        concurrency=profile.concurrency,
-        verify=profile.tls_verify(),
-        retry=settings.retry,
-        timeout=settings.timeout,
-    )
+    return profile.client(organization, retry=settings.retry, timeout=settings.timeout)
 
 
 @dataclass(frozen=True, slots=True)

@@ -118,14 +118,9 @@ class _Run:
         self.now = datetime.now(UTC)
 
     def _client(self, profile: Profile, organization: str | None) -> AzureDevOpsClient:
-        return AzureDevOpsClient(
+        return profile.client(
             organization,
-            token=profile.token,
-            api_url=profile.api_url,
-            broker=profile.broker,
-            allow_http=profile.allow_http,
-            concurrency=self.options.concurrency or profile.concurrency,
-            verify=profile.tls_verify(),
+            concurrency=self.options.concurrency,
             retry=self.options.retry,
             timeout=self.options.timeout,
             stats=self.result.stats,
