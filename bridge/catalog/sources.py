@@ -172,8 +172,11 @@ def _read_file(path: str, max_bytes: int) -> bytes | int:
         if size > max_bytes:
             return size
         data = b""
+        # One byte more than announced shows a file that grew; devices announce 0 and are
+        # read in blocks. (os.read allocates what it is asked for: ask for what is there.)
+        want = size + 1 if size else 65536
         while len(data) <= max_bytes:
-            block = os.read(fd, min(max_bytes + 1 - len(data), max(size, 65535) + 1))
+            block = os.read(fd, min(max_bytes + 1 - len(data), want))
             if not block:
                 return data
             data += block
