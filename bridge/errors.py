@@ -95,7 +95,8 @@ class AzureDevOpsError(BridgeError):
         return redact(text)
 
     def __str__(self) -> str:
-        return f"{self.where}: {self.detail()}" if self.where else self.detail()
+        # The place holds the caller's names, which a careless caller may fill with a token.
+        return redact(f"{self.where}: {self.detail()}") if self.where else self.detail()
 
 
 class AuthenticationError(AzureDevOpsError):

@@ -91,15 +91,7 @@ def broker_endpoints(
     token = segment(settings.token.reveal())
     register(token)  # the percent-encoded form appears in URLs too
     base = f"{origin}{path}/broker/{token}"
-    return OrgEndpoints(
-        organization=organization,
-        core=base,
-        graph=base,
-        entitlements=base,
-        search=base,
-        profile=None,
-        web=None,
-    )
+    return OrgEndpoints.one_base(organization, base, profile=None, web=None)
 
 
 def catalog_rule_hint(file_path: str) -> str:

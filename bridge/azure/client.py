@@ -207,9 +207,8 @@ class AzureDevOpsClient:
         call = Call(
             "GET", Service.CORE, "_apis/projects", versions.DEFAULT, self._where(), _PROJECT_READ
         )
-        async for page in self._continued(call, "projects"):
-            for item in page:
-                yield models.parse_project(item)
+        async for item in self._continued(call, "projects"):
+            yield models.parse_project(item)
 
     async def repositories(self, project: str | None = None) -> AsyncIterator[models.Repository]:
         """The repositories of ``project``, or of the whole organization (one unpaged list)."""
@@ -235,15 +234,8 @@ class AzureDevOpsClient:
         if branch is not None:
             params["versionDescriptor.version"] = branch.removeprefix("refs/heads/")
             params["versionDescriptor.versionType"] = "branch"
-        call = Call(
-            "GET",
-            Service.CORE,
-            _repo_path(project, repository, "items"),
-            versions.DEFAULT,
-            self._where(project, repository),
-            _CODE_READ,
-            params=params,
-            blocked_hint=catalog_rule_hint(path),
+        call = self._repo_read(
+            project, repository, "items", params, blocked_hint=catalog_rule_hint(path)
         )
         try:
             reply = await self._engine.send(call)
@@ -260,9 +252,7 @@ class AzureDevOpsClient:
         params = {"searchCriteria.$top": "1"}
         if branch is not None:
             params["searchCriteria.itemVersion.version"] = branch.removeprefix("refs/heads/")
-        reply = await self._engine.send(
-            self._commits_call(project, repository, params),
-        )
+        reply = await self._engine.send(self._repo_read(project, repository, "commits", params))
         commits = models.envelope(reply.data, "commits")
         return models.parse_commit(commits[0]) if commits else None
 
@@ -282,13 +272,12 @@ class AzureDevOpsClient:
             params["searchCriteria.toDate"] = _utc(until)
         if branch is not None:
             params["searchCriteria.itemVersion.version"] = branch.removeprefix("refs/heads/")
-        call = self._commits_call(project, repository, params)
-        pages = self._skipped(
+        call = self._repo_read(project, repository, "commits", params)
+        items = self._skipped(
             call, "commits", "searchCriteria.$top", "searchCriteria.$skip", page_size
         )
-        async for page in pages:
-            for item in page:
-                yield models.parse_commit(item)
+        async for item in items:
+            yield models.parse_commit(item)
 
     async def refs(
         self, project: str, repository: str, *, filter: str | None = None, page_size: int = 100
@@ -297,18 +286,9 @@ class AzureDevOpsClient:
         params = {"$top": str(page_size)}
         if filter is not None:
             params["filter"] = filter.removeprefix("refs/")
-        call = Call(
-            "GET",
-            Service.CORE,
-            _repo_path(project, repository, "refs"),
-            versions.DEFAULT,
-            self._where(project, repository),
-            _CODE_READ,
-            params=params,
-        )
-        async for page in self._continued(call, "refs"):
-            for item in page:
-                yield models.parse_ref(item)
+        call = self._repo_read(project, repository, "refs", params)
+        async for item in self._continued(call, "refs"):
+            yield models.parse_ref(item)
 
     async def pushes(
         self,
@@ -320,18 +300,9 @@ class AzureDevOpsClient:
     ) -> AsyncIterator[models.Push]:
         """Pushes to the repository (to ``ref_name`` only, if given), newest first."""
         params = {} if ref_name is None else {"searchCriteria.refName": _full_ref(ref_name)}
-        call = Call(
-            "GET",
-            Service.CORE,
-            _repo_path(project, repository, "pushes"),
-            versions.DEFAULT,
-            self._where(project, repository),
-            _CODE_READ,
-            params=params,
-        )
-        async for page in self._skipped(call, "pushes", "$top", "$skip", page_size):
-            for item in page:
-                yield models.parse_push(item)
+        call = self._repo_read(project, repository, "pushes", params)
+        async for item in self._skipped(call, "pushes", "$top", "$skip", page_size):
+            yield models.parse_push(item)
 
     # -- proposing a file ----------------------------------------------------------------------
 
@@ -368,18 +339,7 @@ class AzureDevOpsClient:
                 }
             ],
         }
-        reply = await self._engine.send(
-            Call(
-                "POST",
-                Service.CORE,
-                _repo_path(project, repository, "pushes"),
-                versions.DEFAULT,
-                self._where(project, repository),
-                _CODE_WRITE,
-                body=body,
-                idempotent=False,
-            )
-        )
+        reply = await self._engine.send(self._repo_write(project, repository, "pushes", body))
         return models.parse_push(reply.data)
 
     async def pull_requests(
@@ -398,18 +358,9 @@ class AzureDevOpsClient:
             params["searchCriteria.sourceRefName"] = _full_ref(source_ref)
         if target_ref is not None:
             params["searchCriteria.targetRefName"] = _full_ref(target_ref)
-        call = Call(
-            "GET",
-            Service.CORE,
-            _repo_path(project, repository, "pullrequests"),
-            versions.DEFAULT,
-            self._where(project, repository),
-            _CODE_READ,
-            params=params,
-        )
-        async for page in self._skipped(call, "pull requests", "$top", "$skip", page_size):
-            for item in page:
-                yield models.parse_pull_request(item)
+        call = self._repo_read(project, repository, "pullrequests", params)
+        async for item in self._skipped(call, "pull requests", "$top", "$skip", page_size):
+            yield models.parse_pull_request(item)
 
     async def create_pull_request(
         self,
@@ -428,18 +379,7 @@ class AzureDevOpsClient:
             "title": title,
             "description": description,
         }
-        reply = await self._engine.send(
-            Call(
-                "POST",
-                Service.CORE,
-                _repo_path(project, repository, "pullrequests"),
-                versions.DEFAULT,
-                self._where(project, repository),
-                _CODE_WRITE,
-                body=body,
-                idempotent=False,
-            )
-        )
+        reply = await self._engine.send(self._repo_write(project, repository, "pullrequests", body))
         return models.parse_pull_request(reply.data)
 
     # -- search, languages, users ---------------------------------------------------------------
@@ -537,32 +477,55 @@ class AzureDevOpsClient:
             _GRAPH_READ,
             params={"subjectTypes": subject_types},
         )
-        async for page in self._continued(call, "users"):
-            for item in page:
-                yield models.parse_graph_user(item)
+        async for item in self._continued(call, "users"):
+            yield models.parse_graph_user(item)
 
     # -- plumbing -------------------------------------------------------------------------------
 
     def _where(self, project: str | None = None, repository: str | None = None) -> Where:
         return Where(self.organization, project, repository)
 
-    def _commits_call(self, project: str, repository: str, params: dict[str, str]) -> Call:
+    def _repo_read(
+        self,
+        project: str,
+        repository: str,
+        resource: str,
+        params: Mapping[str, str],
+        *,
+        blocked_hint: str | None = None,
+    ) -> Call:
+        """A GET of one of the repository's Git resources (``items``, ``refs``, ...)."""
         return Call(
             "GET",
             Service.CORE,
-            _repo_path(project, repository, "commits"),
+            _repo_path(project, repository, resource),
             versions.DEFAULT,
             self._where(project, repository),
             _CODE_READ,
             params=params,
+            blocked_hint=blocked_hint,
         )
 
-    async def _continued(self, call: Call, what: str) -> AsyncIterator[list[Any]]:
-        """Pages of a list that signals more with the ``x-ms-continuationtoken`` header."""
+    def _repo_write(self, project: str, repository: str, resource: str, body: object) -> Call:
+        """A POST that creates one of the repository's Git resources (never sent twice)."""
+        return Call(
+            "POST",
+            Service.CORE,
+            _repo_path(project, repository, resource),
+            versions.DEFAULT,
+            self._where(project, repository),
+            _CODE_WRITE,
+            body=body,
+            idempotent=False,
+        )
+
+    async def _continued(self, call: Call, what: str) -> AsyncIterator[Any]:
+        """The items of a list that signals more with the ``x-ms-continuationtoken`` header."""
         seen: set[str] = set()
         while True:
             reply = await self._engine.send(call)
-            yield models.envelope(reply.data, what)
+            for item in models.envelope(reply.data, what):
+                yield item
             token = reply.headers.get(_CONTINUATION_HEADER)
             if not token:
                 return
@@ -574,15 +537,16 @@ class AzureDevOpsClient:
 
     async def _skipped(
         self, call: Call, what: str, top: str, skip: str, page_size: int
-    ) -> AsyncIterator[list[Any]]:
-        """Pages of a list paged by ``$top``/``$skip``; a short page is the last."""
+    ) -> AsyncIterator[Any]:
+        """The items of a list paged by ``$top``/``$skip``; a short page is the last."""
         offset = 0
         while True:
             params = {**call.params, top: str(page_size), skip: str(offset)}
             page = models.envelope(
                 (await self._engine.send(replace(call, params=params))).data, what
             )
-            yield page
+            for item in page:
+                yield item
             if len(page) < page_size:
                 return
             offset += len(page)

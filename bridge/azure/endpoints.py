@@ -55,6 +55,21 @@ class OrgEndpoints:
     profile: str | None
     web: str | None
 
+    @classmethod
+    def one_base(
+        cls, organization: str | None, base: str, *, profile: str | None, web: str | None
+    ) -> OrgEndpoints:
+        """Every service of ``organization`` under the one URL ``base`` (a server, a broker)."""
+        return cls(
+            organization=organization,
+            core=base,
+            graph=base,
+            entitlements=base,
+            search=base,
+            profile=profile,
+            web=web,
+        )
+
     def base(self, service: Service) -> str:
         """The base URL of ``service``; ConfigError if it cannot be reached this way."""
         bases = {
@@ -169,12 +184,4 @@ def resolve_endpoints(
         )
     root = f"{origin}{path}"
     base = f"{root}/{org}"
-    return OrgEndpoints(
-        organization=organization,
-        core=base,
-        graph=base,
-        entitlements=base,
-        search=base,
-        profile=root,
-        web=base,
-    )
+    return OrgEndpoints.one_base(organization, base, profile=root, web=base)

@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from typing import Any, TypeVar
 from urllib.parse import unquote
 
@@ -93,7 +95,7 @@ class ErrorBody:
 
 
 def make_error(
-    cls: type[E],
+    cls: Callable[..., E],
     message: str,
     where: Where,
     *,
@@ -127,15 +129,13 @@ def auth_error(
     hint: str | None = None,
 ) -> AuthenticationError:
     """An :class:`AuthenticationError` located at ``where`` (texts redacted, as above)."""
-    return AuthenticationError(
-        redact(message),
-        reason=reason,
-        organization=where.organization,
-        project=where.project,
-        repository=where.repository,
+    return make_error(
+        partial(AuthenticationError, reason=reason),
+        message,
+        where,
         code=code,
         status=status,
-        hint=redact(hint) if hint else None,
+        hint=hint,
     )
 
 

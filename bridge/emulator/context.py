@@ -6,6 +6,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from bridge.emulator import api_errors
 from bridge.emulator.estate import Estate, Organization, Project, Repository, Token
@@ -66,6 +67,16 @@ class Context:
         if found is None or (found.is_disabled and not allow_disabled):
             raise api_errors.repository_not_found(key)
         return found
+
+    def json_body(self) -> dict[str, Any]:
+        """The request body as a JSON object; a 400 answer when it is not one."""
+        try:
+            body = self.request.json()
+        except ValueError:
+            raise api_errors.bad_request("The request body is not valid JSON.") from None
+        if not isinstance(body, dict):
+            raise api_errors.bad_request("The request body must be a JSON object.")
+        return body
 
     def int_param(self, *names: str, default: int) -> int:
         """The first present query parameter among ``names`` as a non-negative integer."""

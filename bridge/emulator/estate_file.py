@@ -122,10 +122,7 @@ def parse_estate(
     )
     # Midnight, so that relative and default dates (and so commit ids) hold for a whole day.
     now = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
-    organizations = []
-    organizations_node = root.node("organizations")
-    for node in organizations_node.sequence() if organizations_node else []:
-        organizations.append(_organization(node, now))
+    organizations = [_organization(node, now) for node in root.sequence_at("organizations")]
     generate_node = root.node("generate")
     if generate_node is not None:
         declared = [organization.name for organization in organizations]
@@ -171,14 +168,12 @@ def _organization(node: Node, now: datetime) -> Organization:
     if not name.replace("-", "").replace("_", "").isalnum():
         table.child("name").fail("an organization name holds only letters, digits, '-' and '_'")
     organization = Organization(_id(table, name), name)
-    users_node = table.node("users")
-    for user in users_node.sequence() if users_node else []:
+    for user in table.sequence_at("users"):
         fields = user.mapping({"name", "email", "license", "last_accessed"}, ["name", "email"])
         identity = Identity.of(fields.text_at("name"), fields.text_at("email"))
         last = fields.moment("last_accessed", now)
         organization.members.append(Member(identity, fields.text_at("license", "Basic"), last))
-    projects_node = table.node("projects")
-    for project_node in projects_node.sequence() if projects_node else []:
+    for project_node in table.sequence_at("projects"):
         project = _project(project_node, organization, now)
         if organization.project(project.name) is not None:
             project_node.fail(f"project '{project.name}' is declared twice")
@@ -206,8 +201,7 @@ def _project(node: Node, organization: Organization, now: datetime) -> Project:
         visibility=visibility,
         last_update_time=now,
     )
-    repositories_node = table.node("repositories")
-    for repo_node in repositories_node.sequence() if repositories_node else []:
+    for repo_node in table.sequence_at("repositories"):
         repository = _repository(repo_node, project, now)
         if project.repository(repository.name) is not None:
             repo_node.fail(f"repository '{repository.name}' is declared twice in project '{name}'")

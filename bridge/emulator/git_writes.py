@@ -25,16 +25,6 @@ DESCRIPTION_LIMIT = 4000
 _OBJECT_ID = re.compile(r"[0-9a-f]{40}")
 
 
-def _body(ctx: Context) -> dict[str, Any]:
-    try:
-        body = ctx.request.json()
-    except ValueError:
-        raise api_errors.bad_request("The request body is not valid JSON.") from None
-    if not isinstance(body, dict):
-        raise api_errors.bad_request("The request body must be a JSON object.")
-    return body
-
-
 def _text(body: Mapping[str, Any], key: str, where: str) -> str:
     value = body.get(key)
     if not isinstance(value, str) or not value:
@@ -123,7 +113,7 @@ def _base(history: History, ref: str, old: str) -> tuple[Commit | None, str]:
 def create_push(ctx: Context) -> Response:
     """``POST …/pushes``: commits on a new branch (from ``oldObjectId``) or an existing one."""
     repo = ctx.repository()
-    body = _body(ctx)
+    body = ctx.json_body()
     updates, commits = body.get("refUpdates"), body.get("commits")
     if not isinstance(updates, list) or len(updates) != 1 or not isinstance(updates[0], dict):
         raise api_errors.bad_request("'refUpdates' must hold exactly one ref update.")
@@ -233,7 +223,7 @@ def _commit_push(
 def create_pull_request(ctx: Context) -> Response:
     """``POST …/pullrequests``: 201 with an active PR; 409 TF401179 for a duplicate."""
     repo = ctx.repository()
-    body = _body(ctx)
+    body = ctx.json_body()
     source = _text(body, "sourceRefName", "")
     target = _text(body, "targetRefName", "")
     title = _text(body, "title", "")

@@ -170,12 +170,7 @@ def _order(body: dict[str, Any], results: list[dict[str, Any]]) -> None:
 
 def code_search(ctx: Context) -> Response:
     """Search file paths and contents of the default branches in scope."""
-    try:
-        body = ctx.request.json()
-    except ValueError:
-        raise api_errors.bad_request("The request body is not valid JSON.") from None
-    if not isinstance(body, dict):
-        raise api_errors.bad_request("The request body must be a JSON object.")
+    body = ctx.json_body()
     skip = _bound(body, "$skip", 0)
     top = _bound(body, "$top", 100)
     if skip >= MAX_SKIP:

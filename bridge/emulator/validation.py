@@ -131,10 +131,14 @@ class Table(Node):
             child.fail(f"expected a timestamp, got {_kind(value)}")
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
+    def sequence_at(self, key: str) -> list[Node]:
+        """A list, as nodes (empty when absent)."""
+        child = self.node(key)
+        return child.sequence() if child else []
+
     def texts(self, key: str) -> list[str]:
         """A list of non-empty strings (empty when absent)."""
-        child = self.node(key)
-        return [item.text() for item in child.sequence()] if child else []
+        return [item.text() for item in self.sequence_at(key)]
 
     def _require(self, key: str, default: object) -> Node | None:
         if key in self.value:

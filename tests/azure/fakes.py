@@ -29,6 +29,19 @@ def client(handler: Handler, **options: Any) -> AzureDevOpsClient:
     return AzureDevOpsClient(organization, transport=httpx.MockTransport(handler), **settings)
 
 
+def in_turn(*answers: httpx.Response | Exception) -> Handler:
+    """A handler that gives ``answers`` in order, one per request (raising the exceptions)."""
+    pending = list(answers)
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        answer = pending.pop(0)
+        if isinstance(answer, Exception):
+            raise answer
+        return answer
+
+    return handler
+
+
 def ok(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> httpx.Response:
     """A JSON answer the way Azure DevOps sends it."""
     return httpx.Response(

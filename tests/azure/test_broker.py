@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import httpx
@@ -20,6 +21,7 @@ from tests.azure.fakes import (
     TOKEN,
     azure_error,
     envelope,
+    in_turn,
     ok,
     project,
     repository,
@@ -131,14 +133,10 @@ async def test_broker_failures_explain_the_cause(
 
 
 async def test_a_broker_client_that_becomes_ready_is_waited_for() -> None:
-    answers = [
+    handler = in_turn(
         broker_failure(503, "connection-not-ready", **{"Retry-After": "0.01"}),
         ok(envelope([project(1)])),
-    ]
-
-    def handler(request: httpx.Request) -> httpx.Response:
-        return answers.pop(0)
-
+    )
     async with broker_client(handler) as azure:
         assert [p.name async for p in azure.projects()] == ["Project 1"]
         assert (azure.stats.retries, azure.stats.paused) == (1, 1)
@@ -238,25 +236,27 @@ async def test_downstream_failures_of_the_broker_client(
     assert calls == attempts
 
 
-async def test_a_relayed_sign_in_page_is_the_broker_clients_token() -> None:
+@pytest.mark.parametrize(
+    ("answer", "reason"),
+    [
+        pytest.param(sign_in_page, "unknown-token", id="sign-in-page"),
+        pytest.param(
+            lambda: httpx.Response(401, headers={"X-TFS-ServiceError": "VS30063: Not authorized."}),
+            "rejected",
+            id="401-without-a-block",
+        ),
+    ],
+)
+async def test_a_relayed_token_refusal_is_the_broker_clients_token(
+    answer: Callable[[], httpx.Response], reason: str
+) -> None:
     def handler(request: httpx.Request) -> httpx.Response:
-        return sign_in_page()
+        return answer()
 
     async with broker_client(handler) as azure:
         with pytest.raises(AuthenticationError) as caught:
             [p async for p in azure.projects()]
-    assert caught.value.reason == "unknown-token"
-    assert "AZURE_REPOS_TOKEN" in str(caught.value)
-
-
-async def test_a_relayed_401_without_a_block_is_a_rejected_token() -> None:
-    def handler(request: httpx.Request) -> httpx.Response:
-        return httpx.Response(401, headers={"X-TFS-ServiceError": "VS30063: Not authorized."})
-
-    async with broker_client(handler) as azure:
-        with pytest.raises(AuthenticationError) as caught:
-            [p async for p in azure.projects()]
-    assert caught.value.reason == "rejected"
+    assert caught.value.reason == reason
     assert "AZURE_REPOS_TOKEN" in str(caught.value)
 
 

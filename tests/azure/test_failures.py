@@ -22,7 +22,7 @@ from bridge.errors import (
     RepositoryNotFoundError,
     ServiceError,
 )
-from tests.azure.fakes import azure_error, client, envelope, project, sign_in_page
+from tests.azure.fakes import azure_error, client, envelope, in_turn, project, sign_in_page
 
 pytestmark = pytest.mark.anyio
 
@@ -78,18 +78,14 @@ async def test_401_means_a_rejected_token_and_says_why_and_which_scope() -> None
 
 
 async def test_403_without_a_code_is_a_rejected_token_but_with_one_is_a_refusal() -> None:
-    answers = [
+    handler = in_turn(
         httpx.Response(403),
         azure_error(
             403,
             "TF402455: Pushes to this branch are not permitted; you must use a pull request.",
             "GitRefUpdateRejectedByPolicyException",
         ),
-    ]
-
-    def handler(request: httpx.Request) -> httpx.Response:
-        return answers.pop(0)
-
+    )
     async with client(handler) as azure:
         with pytest.raises(AuthenticationError) as first:
             await azure.latest_commit("p", "r")
@@ -230,14 +226,9 @@ async def test_non_json_on_a_200_is_a_protocol_error_without_retries() -> None:
 
 async def test_truncated_json_is_retried_and_the_complete_answer_used() -> None:
     full = json.dumps(envelope([project(1), project(2)])).encode()
-    answers = [
-        httpx.Response(200, content=full[: len(full) // 2]),
-        httpx.Response(200, content=full),
-    ]
-
-    def handler(request: httpx.Request) -> httpx.Response:
-        return answers.pop(0)
-
+    handler = in_turn(
+        httpx.Response(200, content=full[: len(full) // 2]), httpx.Response(200, content=full)
+    )
     async with client(handler) as azure:
         assert [p.name async for p in azure.projects()] == ["Project 1", "Project 2"]
         assert (azure.stats.requests, azure.stats.retries) == (2, 1)

@@ -18,6 +18,7 @@ from tests.azure.fakes import (
     azure_error,
     client,
     envelope,
+    in_turn,
     ok,
     params,
     project,
@@ -91,11 +92,7 @@ async def test_stepping_down_happens_at_most_once_per_call() -> None:
 
 @pytest.mark.parametrize("status", [408, 429, 500, 502, 503, 504])
 async def test_transient_statuses_are_retried(status: int) -> None:
-    answers = [httpx.Response(status), ok(envelope([project(1)]))]
-
-    def handler(request: httpx.Request) -> httpx.Response:
-        return answers.pop(0)
-
+    handler = in_turn(httpx.Response(status), ok(envelope([project(1)])))
     async with client(handler) as azure:
         assert [p.name async for p in azure.projects()] == ["Project 1"]
         assert (azure.stats.requests, azure.stats.retries) == (2, 1)
@@ -173,20 +170,13 @@ async def test_a_write_is_not_repeated_after_it_may_have_been_received() -> None
 
 
 async def test_a_write_is_repeated_when_it_never_left() -> None:
-    answers: list[Exception | httpx.Response] = [
+    handler = in_turn(
         httpx.ConnectError("refused"),
         ok(
             {"pullRequestId": 1, "sourceRefName": "refs/heads/a", "targetRefName": "refs/heads/b"},
             201,
         ),
-    ]
-
-    def handler(request: httpx.Request) -> httpx.Response:
-        answer = answers.pop(0)
-        if isinstance(answer, Exception):
-            raise answer
-        return answer
-
+    )
     async with client(handler) as azure:
         pr = await azure.create_pull_request("p", "r", source_ref="a", target_ref="b", title="t")
     assert pr.id == 1
@@ -238,11 +228,7 @@ async def test_a_429_storm_pauses_every_task_and_all_succeed() -> None:
 
 
 async def test_a_429_without_retry_after_pauses_the_host_and_is_retried() -> None:
-    answers = [throttled(), ok(envelope([project(1)]))]
-
-    def handler(request: httpx.Request) -> httpx.Response:
-        return answers.pop(0)
-
+    handler = in_turn(throttled(), ok(envelope([project(1)])))
     async with client(handler) as azure:
         assert [p.name async for p in azure.projects()] == ["Project 1"]
         assert (azure.stats.throttled, azure.stats.retries, azure.stats.paused) == (1, 1, 0)

@@ -7,7 +7,6 @@ Token values are canaries: long, recognisable, and looked for in everything rend
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from collections.abc import Callable, Collection, Iterator
 from pathlib import Path
 from typing import Any
@@ -19,6 +18,7 @@ from bridge.config import Config, Profile
 from bridge.doctor import Check, DoctorReport, diagnose
 from bridge.emulator import Estate, RunningEmulator, parse_estate, run_in_thread
 from bridge.secrets import Secret
+from tests.support.emulator import serving
 
 FULL_PAT = "canary-doctor-full-3f9a1c7e5b2d4086"
 NO_ENTITLEMENTS_PAT = "canary-doctor-no-entitlements-8e2b6d4f0a1c"
@@ -94,11 +94,7 @@ def cloud() -> Iterator[RunningEmulator]:
 @pytest.fixture
 def serve() -> Iterator[Callable[..., RunningEmulator]]:
     """Start emulators for one test (``serve(estate_or_app, options=..., tls=...)``)."""
-    with contextlib.ExitStack() as stack:
-
-        def start(target: Any = None, **options: Any) -> RunningEmulator:
-            return stack.enter_context(run_in_thread(target or estate(), **options))
-
+    with serving(estate) as start:
         yield start
 
 

@@ -9,7 +9,6 @@ three go through. Two brokers start once for the module (a few seconds).
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
@@ -31,9 +30,8 @@ from tests.doctor.conftest import (
     run_doctor,
     statuses,
 )
-from tests.integration.broker_runner import Broker, start_broker, stop_brokers
 from tests.integration.conftest import assert_no_secrets, secret_forms
-from tests.support.node import install_package
+from tests.support.broker import Broker, brokers_for
 from tests.support.shared import shared_path
 
 pytestmark = pytest.mark.broker
@@ -57,39 +55,21 @@ def brokers(
 ) -> Iterator[dict[str, Broker]]:
     """``default``: the package's rules, full-access PAT; ``essentials``: plus Snyk's
     Essentials rules, with a PAT lacking Member Entitlement Management (Read)."""
-    script = shared_path("tools", "snyk-broker", "run-broker.sh")
     essentials_rules = shared_path("tools", "snyk-broker", "essentials-azure-repos.json")
-    install = install_package("snyk-broker@5.22.14", "snyk-broker")
-    assert origin.ca_pem_path is not None
-    ca: Path = origin.ca_pem_path
-    host = origin.base_url.removeprefix("https://")
-    run_dirs: list[Path] = []
-
-    def start(name: str, pat: str, token: str) -> Broker:
-        run_dirs.append(tmp_path_factory.mktemp(f"broker-{name}"))
-        return start_broker(
-            script,
-            install,
-            run_dirs[-1],
-            origin=host,
-            organization=CONTOSO,
-            pat=pat,
-            origin_ca=ca,
-            broker_token=token,
-        )
-
-    try:
-        started = {"default": start("default", FULL_PAT, DEFAULT_RULES_TOKEN)}
+    with brokers_for(origin, CONTOSO, tmp_path_factory) as starter:
+        started = {
+            "default": starter.start("default", pat=FULL_PAT, broker_token=DEFAULT_RULES_TOKEN)
+        }
         with pytest.MonkeyPatch.context() as patch:
             patch.setenv("ACCEPT_ESSENTIALS", "true")
             patch.setenv("ESSENTIALS_RULES", str(essentials_rules))
             # The rules send user entitlements to vsaex.{host}; the emulator serves every
             # service on its one host.
-            patch.setenv("AZURE_REPOS_USER_ENTITLEMENTS_HOST", host)
-            started["essentials"] = start("essentials", NO_ENTITLEMENTS_PAT, ESSENTIALS_RULES_TOKEN)
+            patch.setenv("AZURE_REPOS_USER_ENTITLEMENTS_HOST", starter.host)
+            started["essentials"] = starter.start(
+                "essentials", pat=NO_ENTITLEMENTS_PAT, broker_token=ESSENTIALS_RULES_TOKEN
+            )
         yield started
-    finally:
-        stop_brokers(script, run_dirs)
 
 
 def brokered(url: str, token: str, *, backstage: bool) -> Profile:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import socket
 from collections.abc import Callable
 from pathlib import Path
 
@@ -42,14 +41,7 @@ from tests.doctor.conftest import (
     run_doctor,
     statuses,
 )
-
-
-def closed_port() -> int:
-    """A loopback port nothing listens on (bound, then released)."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-    return port
+from tests.support.emulator import closed_port
 
 
 def test_a_full_access_token_passes_every_check(cloud: RunningEmulator) -> None:

@@ -5,29 +5,26 @@ from __future__ import annotations
 import base64
 import contextlib
 from collections.abc import Callable, Iterator
-from typing import Any
 
 import httpx
 import pytest
 
-from bridge.emulator import Estate, EstateFile, RunningEmulator, parse_estate, run_in_thread
+from bridge.emulator import (
+    Estate,
+    EstateFile,
+    GenerationSpec,
+    RunningEmulator,
+    generate_estate,
+    parse_estate,
+)
+from bridge.emulator.generator import DEFAULT_TOKEN_VALUE
+from tests.support.emulator import CATALOG, indented, serving
 
 ADMIN = "admin-token-0123456789"
 READER = "reader-token-0123456789"
 NO_PROJECTS = "code-only-token-0123456789"
 REVOKED = "revoked-token-0123456789"
 FABRIKAM_ONLY = "fabrikam-token-0123456789"
-
-CATALOG = """\
-apiVersion: backstage.io/v1alpha1
-kind: Component
-metadata:
-  name: payments-api
-spec:
-  type: service
-  lifecycle: production
-  owner: group:default/payments
-"""
 
 ESTATE_YAML = f"""
 tokens:
@@ -52,7 +49,7 @@ organizations:
             protected_branches: [main]
             files:
               catalog-info.yaml: |
-{"".join("                " + line + chr(10) for line in CATALOG.splitlines())}
+{indented(CATALOG, 16)}
               README.md: "# Payments API"
               src/app.py: "print('pay')"
             commits:
@@ -105,6 +102,20 @@ def estate_file() -> EstateFile:
     return parse_estate(ESTATE_YAML, source="test-estate")
 
 
+@contextlib.contextmanager
+def generated_client(
+    serve: Callable[..., RunningEmulator], spec: GenerationSpec
+) -> Iterator[tuple[httpx.Client, str]]:
+    """A client (with the generated estate's token) of an emulator serving the estate of
+    ``spec``, and the name of its first organization."""
+    estate = generate_estate(spec)
+    emulator = serve(estate)
+    with httpx.Client(
+        base_url=emulator.base_url, auth=auth(DEFAULT_TOKEN_VALUE), timeout=30
+    ) as client:
+        yield client, estate.organizations[0].name
+
+
 @pytest.fixture
 def estate() -> Estate:
     return estate_file().estate
@@ -113,11 +124,7 @@ def estate() -> Estate:
 @pytest.fixture
 def serve(estate: Estate) -> Iterator[Callable[..., RunningEmulator]]:
     """Start emulators on loopback (any options); all are stopped after the test."""
-    with contextlib.ExitStack() as stack:
-
-        def start(target: Estate | None = None, **options: Any) -> RunningEmulator:
-            return stack.enter_context(run_in_thread(target or estate, **options))
-
+    with serving(lambda: estate) as start:
         yield start
 
 

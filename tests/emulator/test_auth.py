@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+from collections.abc import Mapping
 
 import httpx
 import pytest
@@ -11,6 +12,15 @@ from bridge.emulator import RunningEmulator
 from tests.emulator.conftest import ADMIN, API, FABRIKAM_ONLY, NO_PROJECTS, READER, REVOKED, auth
 
 PROJECTS = "/contoso/_apis/projects"
+METRICS = "/contoso/Payments/_apis/projectanalysis/languagemetrics"
+PREVIEW = {"api-version": "7.1-preview.1"}
+
+
+def _status(
+    emulator: RunningEmulator, path: str, token: str, params: Mapping[str, str] = API
+) -> int:
+    """The HTTP status of a GET of ``path`` with ``token`` as the PAT."""
+    return httpx.get(f"{emulator.base_url}{path}", params=params, auth=auth(token)).status_code
 
 
 @pytest.mark.parametrize(
@@ -56,53 +66,25 @@ def test_revoked_token_gets_401_with_headers(emulator: RunningEmulator) -> None:
 
 
 def test_missing_scope_is_refused_like_a_revoked_token(emulator: RunningEmulator) -> None:
-    base = emulator.base_url
     # code.read only: repositories yes, projects and entitlements no.
-    assert (
-        httpx.get(
-            f"{base}/contoso/_apis/git/repositories", params=API, auth=auth(NO_PROJECTS)
-        ).status_code
-        == 200
-    )
+    assert _status(emulator, "/contoso/_apis/git/repositories", NO_PROJECTS) == 200
     for path, params in [
         (PROJECTS, API),
         ("/contoso/_apis/userentitlements", API),
-        (
-            "/contoso/Payments/_apis/projectanalysis/languagemetrics",
-            {"api-version": "7.1-preview.1"},
-        ),
+        (METRICS, PREVIEW),
     ]:
-        answer = httpx.get(f"{base}{path}", params=params, auth=auth(NO_PROJECTS))
+        answer = httpx.get(f"{emulator.base_url}{path}", params=params, auth=auth(NO_PROJECTS))
         assert answer.status_code == 401, path
         assert "x-tfs-serviceerror" in answer.headers
     # The reader has analytics but no member entitlement scope.
-    metrics = httpx.get(
-        f"{base}/contoso/Payments/_apis/projectanalysis/languagemetrics",
-        params={"api-version": "7.1-preview.1"},
-        auth=auth(READER),
-    )
-    assert metrics.status_code == 200
-    assert (
-        httpx.get(
-            f"{base}/contoso/_apis/userentitlements", params=API, auth=auth(READER)
-        ).status_code
-        == 401
-    )
+    assert _status(emulator, METRICS, READER, PREVIEW) == 200
+    assert _status(emulator, "/contoso/_apis/userentitlements", READER) == 401
 
 
 def test_token_limited_to_some_organizations(emulator: RunningEmulator) -> None:
-    base = emulator.base_url
-    assert (
-        httpx.get(
-            f"{base}/fabrikam/_apis/projects", params=API, auth=auth(FABRIKAM_ONLY)
-        ).status_code
-        == 200
-    )
-    assert httpx.get(f"{base}{PROJECTS}", params=API, auth=auth(FABRIKAM_ONLY)).status_code == 401
-    assert (
-        httpx.get(f"{base}/fabrikam/_apis/projects", params=API, auth=auth(READER)).status_code
-        == 401
-    )
+    assert _status(emulator, "/fabrikam/_apis/projects", FABRIKAM_ONLY) == 200
+    assert _status(emulator, PROJECTS, FABRIKAM_ONLY) == 401
+    assert _status(emulator, "/fabrikam/_apis/projects", READER) == 401
 
 
 def test_bearer_tokens(emulator: RunningEmulator) -> None:

@@ -7,9 +7,8 @@ from collections.abc import Callable
 
 import httpx
 
-from bridge.emulator import EmulatorOptions, GenerationSpec, RunningEmulator, generate_estate
-from bridge.emulator.generator import DEFAULT_TOKEN_VALUE
-from tests.emulator.conftest import ADMIN, API, FABRIKAM_ONLY, auth
+from bridge.emulator import EmulatorOptions, GenerationSpec, RunningEmulator
+from tests.emulator.conftest import ADMIN, API, FABRIKAM_ONLY, auth, generated_client
 
 
 def test_connection_data_is_preview_only(client: httpx.Client) -> None:
@@ -52,17 +51,13 @@ def test_api_version_from_accept_header_and_above_ceiling(client: httpx.Client) 
 def test_projects_page_by_100_with_continuation_header(
     serve: Callable[..., RunningEmulator],
 ) -> None:
-    estate = generate_estate(
-        GenerationSpec(
-            seed=3, organizations=1, projects_per_organization=250, repositories_per_project=0
-        )
+    spec = GenerationSpec(
+        seed=3, organizations=1, projects_per_organization=250, repositories_per_project=0
     )
-    emulator = serve(estate)
-    org = estate.organizations[0].name
     names: list[str] = []
     pages = []
     token: str | None = None
-    with httpx.Client(base_url=emulator.base_url, auth=auth(DEFAULT_TOKEN_VALUE)) as client:
+    with generated_client(serve, spec) as (client, org):
         while True:
             params = {**API, **({"continuationToken": token} if token else {})}
             answer = client.get(f"/{org}/_apis/projects", params=params)
@@ -130,16 +125,12 @@ def test_profile_and_accounts_at_the_server_root(emulator: RunningEmulator) -> N
 
 
 def test_user_entitlements_page_with_a_body_token(serve: Callable[..., RunningEmulator]) -> None:
-    estate = generate_estate(
-        GenerationSpec(
-            seed=1, organizations=1, projects_per_organization=1, members_per_organization=230
-        )
+    spec = GenerationSpec(
+        seed=1, organizations=1, projects_per_organization=1, members_per_organization=230
     )
-    emulator = serve(estate)
-    org = estate.organizations[0].name
     seen: list[str] = []
     token = None
-    with httpx.Client(base_url=emulator.base_url, auth=auth(DEFAULT_TOKEN_VALUE)) as client:
+    with generated_client(serve, spec) as (client, org):
         while True:
             params = {**API, **({"continuationToken": token} if token else {})}
             body = client.get(f"/{org}/_apis/userentitlements", params=params).json()

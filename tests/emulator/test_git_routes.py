@@ -9,7 +9,8 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.emulator.conftest import API, CATALOG
+from tests.emulator.conftest import API
+from tests.support.emulator import CATALOG
 
 REPOS = "/contoso/Payments/_apis/git/repositories"
 

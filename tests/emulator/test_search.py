@@ -6,9 +6,8 @@ from collections.abc import Callable
 
 import httpx
 
-from bridge.emulator import GenerationSpec, RunningEmulator, generate_estate
-from bridge.emulator.generator import DEFAULT_TOKEN_VALUE
-from tests.emulator.conftest import API, auth
+from bridge.emulator import GenerationSpec, RunningEmulator
+from tests.emulator.conftest import API, generated_client
 
 BACKSTAGE_QUERY = {
     "searchText": "path:/catalog-info.yaml repo:* proj:*",
@@ -69,13 +68,9 @@ def test_paging_and_the_skip_limit(serve: Callable[..., RunningEmulator]) -> Non
         seed=5, organizations=1, projects_per_organization=30, repositories_per_project=40,
         invalid=0, multi_entity=0, missing=0, empty=0, disabled=0,
     )  # fmt: skip
-    estate = generate_estate(spec)
-    emulator = serve(estate)
-    url = f"/{estate.organizations[0].name}/_apis/search/codesearchresults"
     seen: list[tuple[str, str]] = []
-    with httpx.Client(
-        base_url=emulator.base_url, auth=auth(DEFAULT_TOKEN_VALUE), timeout=30
-    ) as client:
+    with generated_client(serve, spec) as (client, org):
+        url = f"/{org}/_apis/search/codesearchresults"
         skip = 0
         while True:
             body = client.post(

@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import contextlib
-import socket
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from functools import partial
@@ -20,7 +18,7 @@ from urllib.parse import quote
 
 import pytest
 
-from bridge.azure import AzureDevOpsClient, FileContent, Project, Repository, RetryPolicy
+from bridge.azure import AzureDevOpsClient, FileContent, Project, Push, Repository, RetryPolicy
 from bridge.emulator import (
     EmulatorApp,
     EmulatorTransport,
@@ -30,11 +28,11 @@ from bridge.emulator import (
     Token,
     generate_estate,
     parse_estate,
-    run_in_thread,
 )
 from bridge.emulator.estate import SCOPES
 from bridge.emulator.identity import Identity
 from bridge.secrets import Secret
+from tests.support.emulator import CATALOG, indented, serving
 
 ORG = "contoso"
 CATALOG_PATH = "/catalog-info.yaml"
@@ -48,21 +46,6 @@ UNKNOWN_PAT = "canary-pat-unknown-9b5d1f7a3e0c2468"
 BROKER_CANARY = "canary-broker-token-4a6c8e0b2d1f3957"
 
 T = TypeVar("T")
-
-CATALOG = """\
-apiVersion: backstage.io/v1alpha1
-kind: Component
-metadata:
-  name: payments-api
-spec:
-  type: service
-  lifecycle: production
-  owner: group:default/payments
-"""
-
-
-def _indented(text: str, spaces: int) -> str:
-    return "".join(" " * spaces + line + "\n" for line in text.splitlines())
 
 
 ESTATE_YAML = f"""
@@ -80,7 +63,7 @@ organizations:
             branches: [develop]
             files:
               catalog-info.yaml: |
-{_indented(CATALOG, 16)}
+{indented(CATALOG, 16)}
               README.md: "# Payments API"
           - name: Payments Docs
             files: {{README.md: "# Docs"}}
@@ -178,12 +161,19 @@ def reference_client(
     )
 
 
-def closed_port() -> int:
-    """A loopback port nothing listens on (bound, then released)."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-    return port
+async def push_catalog(
+    client: AzureDevOpsClient, project: str, repository: str, *, branch: str, base_commit_id: str
+) -> Push:
+    """Commit :data:`CATALOG` as ``catalog-info.yaml`` to ``branch`` in one push."""
+    return await client.push_file(
+        project,
+        repository,
+        branch=branch,
+        base_commit_id=base_commit_id,
+        path=CATALOG_PATH,
+        content=CATALOG,
+        comment="Add catalog-info.yaml",
+    )
 
 
 @dataclass
@@ -241,6 +231,17 @@ async def read_view(
     return view
 
 
+async def assert_same_as_reference(
+    view: EstateView, estate: Estate, base_url: str, *, organization: str = ORG
+) -> None:
+    """``view`` is what a fault-free reference client reads from the same URLs, and lists each
+    project and repository once."""
+    async with reference_client(estate, base_url, organization=organization) as reference:
+        expected = await read_view(reference)
+    assert view == expected
+    view.assert_no_duplicates()
+
+
 def expected_web_url(base: str, organization: str, project: str, repository: str) -> str:
     """The browser URL Azure DevOps gives a repository: every name percent-encoded."""
     parts = (quote(name, safe="") for name in (organization, project, repository))
@@ -255,11 +256,7 @@ def anyio_backend() -> str:
 @pytest.fixture
 def serve() -> Iterator[Callable[..., RunningEmulator]]:
     """Start emulators on loopback (``serve(estate, options=..., tls=...)``); all stop after."""
-    with contextlib.ExitStack() as stack:
-
-        def start(target: Estate | None = None, **options: Any) -> RunningEmulator:
-            return stack.enter_context(run_in_thread(target or small_estate(), **options))
-
+    with serving(small_estate) as start:
         yield start
 
 

@@ -14,7 +14,6 @@ import logging
 import ssl
 import traceback
 from collections.abc import AsyncIterator, Iterator
-from pathlib import Path
 
 import pytest
 
@@ -28,9 +27,8 @@ from bridge.errors import (
     RepositoryNotFoundError,
 )
 from bridge.secrets import Secret
-from tests.integration.broker_runner import Broker, start_broker, stop_brokers
 from tests.integration.conftest import assert_no_secrets, fast_retry, make_client, secret_forms
-from tests.support.node import install_package
+from tests.support.broker import Broker, brokers_for
 from tests.support.shared import shared_path
 
 pytestmark = [pytest.mark.broker, pytest.mark.anyio]
@@ -61,40 +59,23 @@ def brokers(
     sample_origin: RunningEmulator, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[dict[str, Broker]]:
     """Broker configurations by name, each started on first use; all stopped at the end."""
-    script = shared_path("tools", "snyk-broker", "run-broker.sh")
     accept_catalog = shared_path("tools", "snyk-broker", "accept-catalog-info.json")
-    install = install_package("snyk-broker@5.22.14", "snyk-broker")
-    assert sample_origin.ca_pem_path is not None
-    ca: Path = sample_origin.ca_pem_path
-    origin = sample_origin.base_url.removeprefix("https://")
     settings = {
         "default": (SAMPLE_PAT, None),  # the package's azure-repos accept.json
         "catalog": (SAMPLE_PAT, accept_catalog),
         "revoked": (SAMPLE_REVOKED_PAT, None),
     }
-    run_dirs: list[Path] = []
+    with brokers_for(sample_origin, ORG, tmp_path_factory) as starter:
 
-    class Started(dict[str, Broker]):
-        def __missing__(self, name: str) -> Broker:
-            pat, accept = settings[name]
-            run_dirs.append(tmp_path_factory.mktemp(f"broker-{name}"))
-            self[name] = start_broker(
-                script,
-                install,
-                run_dirs[-1],
-                origin=origin,
-                organization=ORG,
-                pat=pat,
-                origin_ca=ca,
-                broker_token=BROKER_TOKENS[name],
-                accept_file=accept,
-            )
-            return self[name]
+        class Started(dict[str, Broker]):
+            def __missing__(self, name: str) -> Broker:
+                pat, accept = settings[name]
+                self[name] = starter.start(
+                    name, pat=pat, broker_token=BROKER_TOKENS[name], accept_file=accept
+                )
+                return self[name]
 
-    try:
         yield Started()
-    finally:
-        stop_brokers(script, run_dirs)
 
 
 def _through(broker: Broker, token: str | None = None) -> AzureDevOpsClient:

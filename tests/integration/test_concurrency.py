@@ -9,7 +9,7 @@ from functools import partial
 import pytest
 
 from bridge.azure import AzureDevOpsClient, FileContent, Repository
-from bridge.emulator import EmulatorOptions, Estate, FaultOptions, RunningEmulator
+from bridge.emulator import EmulatorOptions, FaultOptions, RunningEmulator
 from tests.integration.conftest import (
     ADMIN_PAT,
     CATALOG_PATH,
@@ -25,10 +25,13 @@ pytestmark = pytest.mark.anyio
 SLOW = EmulatorOptions(faults=FaultOptions(latency_ms=25))
 
 
-def _estate() -> Estate:
-    return generated_estate(
+@pytest.fixture
+def slow(serve: Callable[..., RunningEmulator]) -> tuple[RunningEmulator, str]:
+    """A :data:`SLOW` emulator of a generated estate, and the name of its one organization."""
+    estate = generated_estate(
         seed=4, organizations=1, projects_per_organization=2, repositories_per_project=12
     )
+    return serve(estate, options=SLOW), estate.organizations[0].name
 
 
 async def _readable(azure: AzureDevOpsClient) -> list[Repository]:
@@ -54,12 +57,8 @@ async def _peak_while(
     return emulator.stats.snapshot()["max_in_flight"], results
 
 
-async def test_one_client_never_exceeds_its_concurrency(
-    serve: Callable[..., RunningEmulator],
-) -> None:
-    estate = _estate()
-    emulator = serve(estate, options=SLOW)
-    name = estate.organizations[0].name
+async def test_one_client_never_exceeds_its_concurrency(slow: tuple[RunningEmulator, str]) -> None:
+    emulator, name = slow
     async with make_client(emulator, organization=name, concurrency=4) as azure:
         peak, (results,) = await _peak_while(emulator, [azure])
     assert len(results) >= 20 and any(results)
@@ -68,11 +67,9 @@ async def test_one_client_never_exceeds_its_concurrency(
 
 
 async def test_clients_with_the_same_token_share_one_bound(
-    serve: Callable[..., RunningEmulator],
+    slow: tuple[RunningEmulator, str],
 ) -> None:
-    estate = _estate()
-    emulator = serve(estate, options=SLOW)
-    name = estate.organizations[0].name
+    emulator, name = slow
     async with (
         make_client(emulator, organization=name, concurrency=4) as first,
         make_client(emulator, organization=name, concurrency=4) as second,
@@ -83,13 +80,11 @@ async def test_clients_with_the_same_token_share_one_bound(
 
 
 async def test_clients_with_different_tokens_do_not_share(
-    serve: Callable[..., RunningEmulator],
+    slow: tuple[RunningEmulator, str],
 ) -> None:
     # The control for the test above: separate identities have separate budgets, so the
     # server does see more than one client's worth of requests at once.
-    estate = _estate()
-    emulator = serve(estate, options=SLOW)
-    name = estate.organizations[0].name
+    emulator, name = slow
     async with (
         make_client(emulator, organization=name, token=ADMIN_PAT, concurrency=4) as first,
         make_client(emulator, organization=name, token=SECOND_PAT, concurrency=4) as second,
@@ -98,10 +93,8 @@ async def test_clients_with_different_tokens_do_not_share(
     assert 4 < peak <= 8
 
 
-async def test_concurrency_of_one_serialises(serve: Callable[..., RunningEmulator]) -> None:
-    estate = _estate()
-    emulator = serve(estate, options=SLOW)
-    name = estate.organizations[0].name
+async def test_concurrency_of_one_serialises(slow: tuple[RunningEmulator, str]) -> None:
+    emulator, name = slow
     async with make_client(emulator, organization=name, concurrency=1) as azure:
         peak, _ = await _peak_while(emulator, [azure])
     assert peak == 1

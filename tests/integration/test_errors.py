@@ -19,14 +19,15 @@ from bridge.errors import (
     RepositoryNotFoundError,
 )
 from tests.integration.conftest import (
-    CATALOG,
     CATALOG_PATH,
     ORG,
     PROJECTS_ONLY_PAT,
     REVOKED_PAT,
     UNKNOWN_PAT,
     make_client,
+    push_catalog,
 )
+from tests.support.emulator import CATALOG
 
 pytestmark = pytest.mark.anyio
 
@@ -109,15 +110,7 @@ async def test_push_a_branch_then_read_it_back_and_open_one_pull_request(
     assert base is not None
     assert await client.file_content(PROJECT, repository, CATALOG_PATH) is None
 
-    push = await client.push_file(
-        PROJECT,
-        repository,
-        branch=branch,
-        base_commit_id=base.id,
-        path=CATALOG_PATH,
-        content=CATALOG,
-        comment="Add catalog-info.yaml",
-    )
+    push = await push_catalog(client, PROJECT, repository, branch=branch, base_commit_id=base.id)
     (update,) = push.ref_updates
     assert update.name == f"refs/heads/{branch}"
     assert update.old_object_id == "0" * 40  # the push created the branch

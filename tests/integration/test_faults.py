@@ -10,15 +10,16 @@ import pytest
 from bridge.emulator import EmulatorOptions, FaultOptions, RunningEmulator
 from bridge.errors import ServiceError
 from tests.integration.conftest import (
-    CATALOG,
     CATALOG_PATH,
+    assert_same_as_reference,
     fast_retry,
     generated_estate,
     make_client,
+    push_catalog,
     read_view,
-    reference_client,
     small_estate,
 )
+from tests.support.emulator import CATALOG
 
 pytestmark = pytest.mark.anyio
 
@@ -46,13 +47,8 @@ async def test_faulty_server_gives_the_same_data_as_a_healthy_one(
     ) as azure:
         view = await read_view(azure)
         stats = azure.stats
-    async with reference_client(
-        estate, emulator.base_url, organization=organization.name
-    ) as reference:
-        expected = await read_view(reference)
+    await assert_same_as_reference(view, estate, emulator.base_url, organization=organization.name)
 
-    assert view == expected
-    view.assert_no_duplicates()
     assert len(view.repositories) == 48 and len(view.projects) == 8
     assert sum(content is not None for content in view.files.values()) >= 20
     injected = emulator.stats.snapshot()["faults"]
@@ -72,15 +68,7 @@ async def test_a_push_whose_answer_broke_off_is_not_sent_again(
         base = await azure.latest_commit(project, repository)
         assert base is not None
         with pytest.raises(ServiceError, match="broke off") as caught:
-            await azure.push_file(
-                project,
-                repository,
-                branch=branch,
-                base_commit_id=base.id,
-                path=CATALOG_PATH,
-                content=CATALOG,
-                comment="Add catalog-info.yaml",
-            )
+            await push_catalog(azure, project, repository, branch=branch, base_commit_id=base.id)
         assert azure.stats.retries == 0  # the push may have happened: never repeated
         # It did happen, exactly once.
         pushes = [p async for p in azure.pushes(project, repository, ref_name=branch)]

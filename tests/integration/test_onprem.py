@@ -10,7 +10,8 @@ import pytest
 
 from bridge.emulator import EmulatorOptions, RunningEmulator, parse_estate
 from bridge.errors import NotFoundError
-from tests.integration.conftest import ADMIN_PAT, CATALOG, CATALOG_PATH, make_client
+from tests.integration.conftest import ADMIN_PAT, CATALOG_PATH, make_client
+from tests.support.emulator import CATALOG
 
 pytestmark = pytest.mark.anyio
 

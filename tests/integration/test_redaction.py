@@ -30,11 +30,11 @@ from tests.integration.conftest import (
     REVOKED_PAT,
     UNKNOWN_PAT,
     assert_no_secrets,
-    closed_port,
     fast_retry,
     make_client,
     secret_forms,
 )
+from tests.support.emulator import closed_port
 
 pytestmark = pytest.mark.anyio
 

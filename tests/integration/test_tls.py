@@ -12,7 +12,8 @@ import trustme
 
 from bridge.emulator import RunningEmulator
 from bridge.errors import ServiceError
-from tests.integration.conftest import CATALOG, CATALOG_PATH, ORG, make_client
+from tests.integration.conftest import CATALOG_PATH, ORG, make_client
+from tests.support.emulator import CATALOG
 
 pytestmark = pytest.mark.anyio
 

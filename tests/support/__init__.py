@@ -1,1 +1,2 @@
-"""Helpers shared by the test suite (locating ../shared, installing Node tools)."""
+"""Helpers shared by the test suite (locating ../shared, installing Node tools, starting
+emulators and Snyk Brokers)."""
