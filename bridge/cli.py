@@ -25,7 +25,14 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    # Docstrings are wrapped at 100 columns; markdown mode joins their lines again.
+    rich_markup_mode="markdown",
 )
+
+
+def _examples(*commands: str) -> str:
+    """A help epilog listing example command lines."""
+    return "**Examples:**\n\n" + "\n".join(f"* `{command}`" for command in commands)
 
 
 def _version(value: bool) -> None:
@@ -54,9 +61,11 @@ class OutputFormat(StrEnum):
 
 
 @app.command(
-    epilog="Examples: catalog-bridge validate catalog-info.yaml | "
-    "catalog-bridge validate --format json catalogs/ | "
-    "cat catalog-info.yaml | catalog-bridge validate -",
+    epilog=_examples(
+        "catalog-bridge validate catalog-info.yaml",
+        "catalog-bridge validate --format json catalogs/",
+        "cat catalog-info.yaml | catalog-bridge validate -",
+    ),
 )
 def validate(
     paths: Annotated[
@@ -157,8 +166,10 @@ class SyncFormat(StrEnum):
 
 
 @app.command(
-    epilog="Examples: catalog-bridge sync --output entities.ndjson | "
-    "catalog-bridge sync --profile contoso --org fabrikam --format table",
+    epilog=_examples(
+        "catalog-bridge sync --output entities.ndjson",
+        "catalog-bridge sync --profile contoso --org fabrikam --format table",
+    ),
 )
 def sync(
     config: ConfigOption = None,
@@ -236,7 +247,7 @@ class DoctorFormat(StrEnum):
     json = "json"
 
 
-@app.command(epilog="Examples: catalog-bridge doctor | catalog-bridge doctor --format json")
+@app.command(epilog=_examples("catalog-bridge doctor", "catalog-bridge doctor --format json"))
 def doctor(
     config: ConfigOption = None,
     profile: Annotated[
@@ -270,7 +281,7 @@ def doctor(
     raise typer.Exit(report.exit_code)
 
 
-@app.command(epilog="Example: catalog-bridge demo --output demo.ndjson")
+@app.command(epilog=_examples("catalog-bridge demo --output demo.ndjson"))
 def demo(
     output: Annotated[
         str, typer.Option("--output", "-o", help="Where to write the entities (NDJSON).")
@@ -283,7 +294,7 @@ def demo(
     raise typer.Exit(demo_command(output=output, stderr=sys.stderr, progress=sys.stderr.isatty()))
 
 
-@app.command(epilog="Example: catalog-bridge init && $EDITOR catalog-bridge.yaml")
+@app.command(epilog=_examples("catalog-bridge init && $EDITOR catalog-bridge.yaml"))
 def init(
     config: ConfigOption = None,
     force: Annotated[bool, typer.Option(help="Replace an existing file.")] = False,
@@ -296,8 +307,9 @@ def init(
 
 
 @app.command(
-    epilog="Examples: catalog-bridge emulator | "
-    "catalog-bridge emulator --estate estate.yaml --port 8080 --tls",
+    epilog=_examples(
+        "catalog-bridge emulator", "catalog-bridge emulator --estate estate.yaml --port 8080 --tls"
+    ),
 )
 def emulator(
     estate: Annotated[
