@@ -22,7 +22,6 @@ _SUBDOMAIN = rf"{_LABEL}(?:\.{_LABEL})*"  # at most 253 characters: checked sepa
 _NAME = r"[A-Za-z0-9](?:[-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?"
 _OBJECT_NAME = re.compile(_NAME)
 _DNS_LABEL = re.compile(_LABEL)
-_DNS_SUBDOMAIN = re.compile(_SUBDOMAIN)
 _PREFIXED_NAME = re.compile(rf"(?:({_SUBDOMAIN})/)?{_NAME}")
 _API_VERSION = re.compile(rf"(?:({_SUBDOMAIN})/)?[a-z0-9A-Z]{{1,63}}")
 _KIND = re.compile(r"[a-zA-Z][a-z0-9A-Z]{0,62}")
@@ -37,11 +36,6 @@ def is_valid_object_name(value: Any) -> bool:
 def is_valid_dns_label(value: Any) -> bool:
     """``metadata.namespace`` and each part of a DNS subdomain."""
     return isinstance(value, str) and _DNS_LABEL.fullmatch(value) is not None
-
-
-def is_valid_dns_subdomain(value: Any) -> bool:
-    """The optional prefix of label keys, annotation keys and apiVersion."""
-    return isinstance(value, str) and len(value) <= 253 and bool(_DNS_SUBDOMAIN.fullmatch(value))
 
 
 def _prefixed(pattern: re.Pattern[str], value: Any) -> bool:

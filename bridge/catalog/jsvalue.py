@@ -137,11 +137,6 @@ def js_keys(mapping: Mapping[str, Any]) -> list[str]:
     return indices + [key for key in keys if not _is_array_index(key)]
 
 
-def js_entries(mapping: Mapping[str, Any]) -> Iterable[tuple[str, Any]]:
-    """``Object.entries(obj)`` in JavaScript order."""
-    return ((key, mapping[key]) for key in js_keys(mapping))
-
-
 def json_pointer(path: Iterable[str | int]) -> str:
     """An AJV ``instancePath`` for a path of keys and indices (RFC 6901 escaping)."""
     return "".join("/" + str(part).replace("~", "~0").replace("/", "~1") for part in path)

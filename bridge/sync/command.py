@@ -15,7 +15,6 @@ from bridge.sync.engine import SyncOptions, SyncResult, synchronize
 from bridge.sync.output import open_sink
 from bridge.sync.summary import ProgressLine, render_summary
 
-DEMO_OUTPUT = "demo-entities.ndjson"
 _DEMO_TOKEN_ENV = "CATALOG_BRIDGE_DEMO_PAT"
 
 

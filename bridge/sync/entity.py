@@ -27,7 +27,6 @@ UNREADABLE = "unreadable"
 SKIPPED = "skipped"
 STATUSES = (FOUND, MISSING_FILE, INVALID, UNREADABLE, SKIPPED)
 
-FRESHNESS = ("active", "inactive", "dormant", "n/a")
 _VALIDATION = ValidationOptions()
 
 

@@ -72,7 +72,6 @@ def _kind(value: Any) -> bool:
 PAIRS = [
     (formats.is_valid_object_name, _name),
     (formats.is_valid_dns_label, _dns_label),
-    (formats.is_valid_dns_subdomain, _dns_subdomain),
     (formats.is_valid_api_version, _api_version),
     (formats.is_valid_label_key, _label_key),
     (formats.is_valid_kind, _kind),
