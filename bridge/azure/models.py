@@ -40,6 +40,12 @@ class _Fields:
         value = self._data.get(key)
         return value if isinstance(value, str) else None
 
+    def integer(self, key: str) -> int:
+        value = self.number(key)
+        if value is None:
+            raise ProtocolError(f"unexpected answer: {self._what} has no {key!r}")
+        return value
+
     def number(self, key: str) -> int | None:
         value = self._data.get(key)
         # bool is an int in Python, but never a count in these answers.
@@ -392,11 +398,8 @@ def parse_ref(data: object) -> Ref:
 def parse_push(data: object) -> Push:
     """A ``GitPush`` (list item or create answer)."""
     item = _Fields(data, "push")
-    push_id = item.number("pushId")
-    if push_id is None:
-        raise ProtocolError("unexpected answer: push has no 'pushId'")
     return Push(
-        id=push_id,
+        id=item.integer("pushId"),
         date=item.when("date"),
         pushed_by=item.child("pushedBy").opt_text("displayName"),
         ref_updates=tuple(
@@ -414,11 +417,8 @@ def parse_push(data: object) -> Push:
 def parse_pull_request(data: object) -> PullRequest:
     """A ``GitPullRequest``."""
     item = _Fields(data, "pull request")
-    pr_id = item.number("pullRequestId")
-    if pr_id is None:
-        raise ProtocolError("unexpected answer: pull request has no 'pullRequestId'")
     return PullRequest(
-        id=pr_id,
+        id=item.integer("pullRequestId"),
         status=item.opt_text("status"),
         title=item.opt_text("title") or "",
         source_ref=item.text("sourceRefName"),
