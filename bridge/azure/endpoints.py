@@ -119,6 +119,12 @@ def require_secure(url: httpx.URL, *, allow_http: bool, what: str) -> None:
         )
 
 
+def legacy_organization(host: str) -> str | None:
+    """The organization a legacy ``{org}.visualstudio.com`` host names; None for other hosts."""
+    host = host.lower()
+    return host.removesuffix(_LEGACY_SUFFIX) if host.endswith(_LEGACY_SUFFIX) else None
+
+
 def _origin(url: httpx.URL) -> str:
     """``scheme://host[:port]``: lower-case, without user-info or a default port."""
     scheme, host = url.scheme.lower(), url.host.lower()
@@ -149,39 +155,32 @@ def resolve_endpoints(
     require_secure(url, allow_http=allow_http, what="API URL")
     origin, path = origin_and_path(url)
     host = url.host.lower()
-    cloud = host == _CLOUD_HOST or host.endswith(_LEGACY_SUFFIX)
+    legacy = legacy_organization(host)
+    cloud = host == _CLOUD_HOST or legacy is not None
     if organization is None:
         profile = _CLOUD_PROFILE if cloud else f"{origin}{path}"
         return OrgEndpoints(None, None, None, None, None, profile=profile, web=None)
     org = segment(organization)
-    if host == _CLOUD_HOST:
-        return OrgEndpoints(
-            organization=organization,
-            core=f"https://{_CLOUD_HOST}/{org}",
-            graph=f"https://vssps.{_CLOUD_HOST}/{org}",
-            entitlements=f"https://vsaex.{_CLOUD_HOST}/{org}",
-            search=f"https://almsearch.{_CLOUD_HOST}/{org}",
-            profile=_CLOUD_PROFILE,
-            web=f"https://{_CLOUD_HOST}/{org}",
-        )
-    if host.endswith(_LEGACY_SUFFIX):
+    if not cloud:
+        root = f"{origin}{path}"
+        base = f"{root}/{org}"
+        return OrgEndpoints.one_base(organization, base, profile=root, web=base)
+    if legacy is None:
+        core = f"https://{_CLOUD_HOST}/{org}"
+    elif legacy == organization.lower():
         # {org}.visualstudio.com[/DefaultCollection]: the organization is in the host name;
         # its other services are the cloud ones.
-        label = host.removesuffix(_LEGACY_SUFFIX)
-        if label != organization.lower():
-            raise ConfigError(
-                f"API URL {api_url!r} belongs to organization {label!r}, not {organization!r}"
-            )
         core = f"{origin}{path}"
-        return OrgEndpoints(
-            organization=organization,
-            core=core,
-            graph=f"https://vssps.{_CLOUD_HOST}/{org}",
-            entitlements=f"https://vsaex.{_CLOUD_HOST}/{org}",
-            search=f"https://almsearch.{_CLOUD_HOST}/{org}",
-            profile=_CLOUD_PROFILE,
-            web=core,
+    else:
+        raise ConfigError(
+            f"API URL {api_url!r} belongs to organization {legacy!r}, not {organization!r}"
         )
-    root = f"{origin}{path}"
-    base = f"{root}/{org}"
-    return OrgEndpoints.one_base(organization, base, profile=root, web=base)
+    return OrgEndpoints(
+        organization=organization,
+        core=core,
+        graph=f"https://vssps.{_CLOUD_HOST}/{org}",
+        entitlements=f"https://vsaex.{_CLOUD_HOST}/{org}",
+        search=f"https://almsearch.{_CLOUD_HOST}/{org}",
+        profile=_CLOUD_PROFILE,
+        web=core,
+    )

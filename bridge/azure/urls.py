@@ -9,9 +9,8 @@ from __future__ import annotations
 
 import httpx
 
-from bridge.azure.endpoints import origin_and_path, segment
+from bridge.azure.endpoints import CLOUD_API_URL, legacy_organization, origin_and_path, segment
 
-_LEGACY_SUFFIX = ".visualstudio.com"
 _DEFAULT_COLLECTION = "/defaultcollection"
 
 
@@ -28,13 +27,12 @@ def normalize_repository_url(url: str) -> str:
     except httpx.InvalidURL:
         return url.strip()  # not ours to fix: keep it as Azure DevOps sent it
     base, path = origin_and_path(parsed)
-    host = parsed.host.lower()
-    if host.endswith(_LEGACY_SUFFIX):
-        org = host.removesuffix(_LEGACY_SUFFIX)
+    org = legacy_organization(parsed.host)
+    if org is not None:
         lowered = path.lower()
         if lowered == _DEFAULT_COLLECTION or lowered.startswith(f"{_DEFAULT_COLLECTION}/"):
             path = path[len(_DEFAULT_COLLECTION) :]
-        base, path = "https://dev.azure.com", f"/{org}{path}"
+        base, path = CLOUD_API_URL.rstrip("/"), f"/{org}{path}"
     parts = path.split("/")
     if "_git" in parts:
         # Keep "/_git/{repo}" and drop web-UI suffixes such as /pullrequest/1 or /commit/sha.
