@@ -42,6 +42,20 @@ def in_turn(*answers: httpx.Response | Exception) -> Handler:
     return handler
 
 
+class Always:
+    """A handler that gives ``answer`` to every request (raising it if an exception) and counts."""
+
+    def __init__(self, answer: httpx.Response | Exception) -> None:
+        self.answer = answer
+        self.calls = 0
+
+    def __call__(self, request: httpx.Request) -> httpx.Response:
+        self.calls += 1
+        if isinstance(self.answer, Exception):
+            raise self.answer
+        return self.answer
+
+
 def ok(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> httpx.Response:
     """A JSON answer the way Azure DevOps sends it."""
     return httpx.Response(

@@ -19,6 +19,7 @@ from bridge.secrets import Secret
 from tests.azure.fakes import (
     FAST,
     TOKEN,
+    Always,
     azure_error,
     envelope,
     in_turn,
@@ -115,13 +116,7 @@ async def test_a_relayed_missing_file_is_still_none() -> None:
 async def test_broker_failures_explain_the_cause(
     answer: httpx.Response, explains: str, attempts: int
 ) -> None:
-    calls = 0
-
-    def handler(request: httpx.Request) -> httpx.Response:
-        nonlocal calls
-        calls += 1
-        return answer
-
+    handler = Always(answer)
     async with broker_client(handler) as azure:
         with pytest.raises(BrokerError) as caught:
             [p async for p in azure.projects()]
@@ -129,7 +124,7 @@ async def test_broker_failures_explain_the_cause(
     assert explains in str(error)
     assert error.code == answer.headers["x-broker-failure"]
     assert not isinstance(error, BrokerBlockedError | AuthenticationError)
-    assert calls == attempts  # the transient ones were retried, the others not
+    assert handler.calls == attempts  # the transient ones were retried, the others not
 
 
 async def test_a_broker_client_that_becomes_ready_is_waited_for() -> None:
@@ -162,13 +157,7 @@ async def test_a_broker_client_that_becomes_ready_is_waited_for() -> None:
 async def test_a_blocked_catalog_read_names_the_accept_rule_and_is_never_missing(
     body: dict[str, str],
 ) -> None:
-    calls = 0
-
-    def handler(request: httpx.Request) -> httpx.Response:
-        nonlocal calls
-        calls += 1
-        return httpx.Response(401, json=body)
-
+    handler = Always(httpx.Response(401, json=body))
     async with broker_client(handler) as azure:
         with pytest.raises(BrokerBlockedError) as caught:
             await azure.file_content("p", "web", "/catalog-info.yaml")
@@ -186,7 +175,7 @@ async def test_a_blocked_catalog_read_names_the_accept_rule_and_is_never_missing
     assert "not a missing file" in text
     assert (error.project, error.repository, error.status) == ("p", "web", 401)
     assert not isinstance(error, AuthenticationError)  # not a token problem
-    assert calls == 1
+    assert handler.calls == 1
 
 
 async def test_the_accept_rule_names_a_configured_file_name() -> None:
@@ -221,19 +210,13 @@ async def test_other_blocked_calls_name_the_request() -> None:
 async def test_downstream_failures_of_the_broker_client(
     status: int, code: str, explains: str, attempts: int
 ) -> None:
-    calls = 0
-
-    def handler(request: httpx.Request) -> httpx.Response:
-        nonlocal calls
-        calls += 1
-        return httpx.Response(status, json={"code": code, "message": "failed"})
-
+    handler = Always(httpx.Response(status, json={"code": code, "message": "failed"}))
     async with broker_client(handler) as azure:
         with pytest.raises(BrokerError) as caught:
             [p async for p in azure.projects()]
     assert explains in str(caught.value)
     assert caught.value.code == code
-    assert calls == attempts
+    assert handler.calls == attempts
 
 
 @pytest.mark.parametrize(

@@ -22,26 +22,20 @@ from bridge.errors import (
     RepositoryNotFoundError,
     ServiceError,
 )
-from tests.azure.fakes import azure_error, client, envelope, in_turn, project, sign_in_page
+from tests.azure.fakes import Always, azure_error, client, envelope, in_turn, project, sign_in_page
 
 pytestmark = pytest.mark.anyio
 
 
 async def test_203_sign_in_page_means_an_unknown_token_and_is_not_retried() -> None:
-    calls = 0
-
-    def handler(request: httpx.Request) -> httpx.Response:
-        nonlocal calls
-        calls += 1
-        return sign_in_page()
-
+    handler = Always(sign_in_page())
     async with client(handler) as azure:
         with pytest.raises(AuthenticationError) as caught:
             [p async for p in azure.projects()]
     assert caught.value.reason == "unknown-token"
     assert caught.value.status == 203
     assert caught.value.organization == "fabrikam"
-    assert calls == 1
+    assert handler.calls == 1
 
 
 async def test_html_on_a_200_is_an_unknown_token_never_an_empty_result() -> None:
@@ -155,24 +149,20 @@ async def test_azure_codes_map_to_their_errors_with_the_place(
 
 
 async def test_duplicate_pull_request_is_a_conflict_and_is_not_retried() -> None:
-    calls = 0
-
-    def handler(request: httpx.Request) -> httpx.Response:
-        nonlocal calls
-        calls += 1
-        return azure_error(
+    handler = Always(
+        azure_error(
             409,
             "TF401179: An active pull request for the source and target branch already exists.",
             "GitPullRequestExistsException",
         )
-
+    )
     async with client(handler) as azure:
         with pytest.raises(ConflictError) as caught:
             await azure.create_pull_request(
                 "p", "r", source_ref="add-catalog-info", target_ref="main", title="t"
             )
     assert caught.value.code == "TF401179"
-    assert calls == 1
+    assert handler.calls == 1
 
 
 async def test_a_409_without_a_code_is_still_a_conflict() -> None:
@@ -211,17 +201,11 @@ async def test_a_success_body_with_a_bom_is_still_read() -> None:
 
 
 async def test_non_json_on_a_200_is_a_protocol_error_without_retries() -> None:
-    calls = 0
-
-    def handler(request: httpx.Request) -> httpx.Response:
-        nonlocal calls
-        calls += 1
-        return httpx.Response(200, text="OK then", headers={"content-type": "text/plain"})
-
+    handler = Always(httpx.Response(200, text="OK then", headers={"content-type": "text/plain"}))
     async with client(handler) as azure:
         with pytest.raises(ProtocolError, match="not JSON"):
             [p async for p in azure.projects()]
-    assert calls == 1
+    assert handler.calls == 1
 
 
 async def test_truncated_json_is_retried_and_the_complete_answer_used() -> None:

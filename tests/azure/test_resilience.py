@@ -15,6 +15,7 @@ from bridge.azure import RetryPolicy
 from bridge.errors import ApiVersionError, AzureDevOpsError, RateLimitError, ServiceError
 from bridge.secrets import Secret
 from tests.azure.fakes import (
+    Always,
     azure_error,
     client,
     envelope,
@@ -103,33 +104,19 @@ async def test_transient_statuses_are_retried(status: int) -> None:
     [httpx.ConnectError("refused"), httpx.ReadTimeout("slow"), httpx.RemoteProtocolError("reset")],
 )
 async def test_connection_failures_and_read_timeouts_are_retried(fault: Exception) -> None:
-    calls = 0
-
-    def handler(request: httpx.Request) -> httpx.Response:
-        nonlocal calls
-        calls += 1
-        if calls == 1:
-            raise fault
-        return ok(envelope([project(1)]))
-
+    handler = in_turn(fault, ok(envelope([project(1)])))
     async with client(handler) as azure:
         assert [p.name async for p in azure.projects()] == ["Project 1"]
         assert azure.stats.retries == 1
 
 
 async def test_other_client_errors_are_not_retried() -> None:
-    calls = 0
-
-    def handler(request: httpx.Request) -> httpx.Response:
-        nonlocal calls
-        calls += 1
-        return azure_error(400, "TF400898: An internal error occurred.", "ArgumentException")
-
+    handler = Always(azure_error(400, "TF400898: An internal error occurred.", "ArgumentException"))
     async with client(handler) as azure:
         with pytest.raises(AzureDevOpsError) as caught:
             [p async for p in azure.projects()]
     assert caught.value.code == "TF400898"
-    assert calls == 1
+    assert handler.calls == 1
 
 
 async def test_retries_are_bounded_in_count() -> None:
@@ -156,17 +143,11 @@ async def test_retries_are_bounded_in_time_even_when_asked_to_wait_longer() -> N
 
 
 async def test_a_write_is_not_repeated_after_it_may_have_been_received() -> None:
-    calls = 0
-
-    def handler(request: httpx.Request) -> httpx.Response:
-        nonlocal calls
-        calls += 1
-        raise httpx.ReadTimeout("no answer")
-
+    handler = Always(httpx.ReadTimeout("no answer"))
     async with client(handler) as azure:
         with pytest.raises(ServiceError, match="timed out"):
             await azure.create_pull_request("p", "r", source_ref="a", target_ref="b", title="t")
-    assert calls == 1
+    assert handler.calls == 1
 
 
 async def test_a_write_is_repeated_when_it_never_left() -> None:
