@@ -222,7 +222,7 @@ def sync(
     from bridge.sync.engine import SyncOptions
 
     options = SyncOptions(
-        organizations=frozenset(name.lower() for name in org or ()),
+        organizations=frozenset(org or ()),
         concurrency=concurrency,
         developers_days=developers,
     )

@@ -197,6 +197,25 @@ class Config:
     source: Path
     notes: tuple[str, ...] = ()
 
+    def organization_filter(self, names: Iterable[str]) -> frozenset[str]:
+        """``--org`` names, lower-cased (Azure DevOps organization names are case-insensitive).
+
+        A name that no selected profile lists is a :class:`UsageError`, unless a profile reads
+        every organization (``["*"]``): its token may well see it.
+        """
+        wanted = frozenset(name.lower() for name in names)
+        if any(profile.all_organizations for profile in self.profiles):
+            return wanted
+        listed = {name.lower() for profile in self.profiles for name in profile.organizations}
+        unknown = sorted(wanted - listed)
+        if unknown:
+            what = "this organization" if len(unknown) == 1 else "these organizations"
+            raise UsageError(
+                f"--org {', '.join(map(repr, unknown))}: no selected profile lists {what} "
+                f"(organizations configured: {', '.join(sorted(listed)) or 'none'})"
+            )
+        return wanted
+
 
 @dataclass(frozen=True, slots=True)
 class ConfigProblem:

@@ -67,7 +67,6 @@ from bridge.errors import (
     NotFoundError,
     ServiceError,
     UntrustedCertificateError,
-    UsageError,
     exit_code_for,
 )
 from bridge.secrets import redact
@@ -165,7 +164,7 @@ async def diagnose(
     does not see). ``retry`` and ``timeout`` apply to every request. Failures never raise:
     they become failed checks.
     """
-    wanted = _OrganizationFilter.of(org_filter, config.profiles)
+    wanted = _OrganizationFilter.of(org_filter, config)
     slots = asyncio.Semaphore(MAX_PARALLEL_ORGANIZATIONS)
     settings = _Settings(retry, timeout, slots)
     per_profile = await asyncio.gather(
@@ -185,24 +184,14 @@ class _OrganizationFilter:
     listed: frozenset[str]  # every name some profile lists explicitly
 
     @classmethod
-    def of(cls, names: Collection[str] | None, profiles: Sequence[Profile]) -> _OrganizationFilter:
+    def of(cls, names: Collection[str] | None, config: Config) -> _OrganizationFilter:
         listed = frozenset(
             name.lower()
-            for profile in profiles
+            for profile in config.profiles
             if not profile.all_organizations
             for name in profile.organizations
         )
-        if not names:
-            return cls(None, listed)
-        wanted = frozenset(name.lower() for name in names)
-        unknown = sorted(wanted - listed)
-        if unknown and not any(profile.all_organizations for profile in profiles):
-            known = ", ".join(sorted(listed)) or "none"
-            raise UsageError(
-                f"no profile lists organization {', '.join(map(repr, unknown))}; "
-                f"the profiles list: {known}"
-            )
-        return cls(wanted, listed)
+        return cls(config.organization_filter(names or ()) or None, listed)
 
     def select(self, organizations: Sequence[str]) -> list[str]:
         if self.names is None:

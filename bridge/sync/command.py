@@ -6,11 +6,11 @@ import asyncio
 import os
 import tempfile
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import TextIO
 
 from bridge.config import Config, load_config
-from bridge.errors import UsageError
 from bridge.sync.engine import SyncOptions, SyncResult, synchronize
 from bridge.sync.output import open_sink
 from bridge.sync.summary import ProgressLine, render_summary
@@ -62,7 +62,7 @@ def sync_command(
 ) -> int:
     """``catalog-bridge sync``: returns the exit code."""
     config = load_config(config_file, environ=environ, profiles=list(profiles) or None)
-    _check_organization_filter(config, options.organizations)
+    options = replace(options, organizations=config.organization_filter(options.organizations))
     result = run_sync(
         config,
         options,
@@ -72,20 +72,6 @@ def sync_command(
         progress=progress,
     )
     return result.exit_code
-
-
-def _check_organization_filter(config: Config, wanted: frozenset[str]) -> None:
-    """A --org name no profile lists is a usage error (unless a profile lists them all)."""
-    if not wanted or any(profile.all_organizations for profile in config.profiles):
-        return
-    known = {name.lower() for profile in config.profiles for name in profile.organizations}
-    unknown = sorted(wanted - known)
-    if unknown:
-        listed = ", ".join(sorted(known)) or "none"
-        raise UsageError(
-            f"--org {', '.join(unknown)}: no selected profile lists this organization "
-            f"(organizations configured: {listed})"
-        )
 
 
 def demo_command(*, output: str, stderr: TextIO, progress: bool) -> int:

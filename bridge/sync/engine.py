@@ -51,7 +51,8 @@ _JOBS_PER_SLOT = 2
 class SyncOptions:
     """What to sync and how hard to push."""
 
-    organizations: frozenset[str] = frozenset()  # lower-case names to keep; empty: all
+    # Lower-case names to keep (Config.organization_filter); empty: all.
+    organizations: frozenset[str] = frozenset()
     concurrency: int | None = None  # overrides each profile's concurrency
     developers_days: int | None = None  # overrides each profile's developers_days
     retry: RetryPolicy | None = None

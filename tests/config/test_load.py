@@ -177,6 +177,20 @@ def test_unknown_profile_lists_the_known_ones(multi: Path) -> None:
     assert "cloud, brokered, on-premises" in message
 
 
+def test_organization_filter(multi: Path) -> None:
+    named = load_config(multi, profiles=["cloud", "brokered"])
+    assert named.organization_filter(["Contoso", "FABRIKAM"]) == {"contoso", "fabrikam"}
+    assert named.organization_filter([]) == frozenset()
+    with pytest.raises(UsageError) as caught:
+        named.organization_filter(["contoso", "nowhere", "Elsewhere"])
+    assert str(caught.value) == (
+        "--org 'elsewhere', 'nowhere': no selected profile lists these organizations "
+        "(organizations configured: contoso, fabrikam)"
+    )
+    # A profile reading every organization may see any name: nothing to refuse.
+    assert load_config(multi).organization_filter(["Nowhere"]) == {"nowhere"}
+
+
 def test_structural_problems_of_unselected_profiles_still_fail(
     write_config: WriteConfig, monkeypatch: pytest.MonkeyPatch
 ) -> None:
