@@ -140,7 +140,6 @@ class EmulatorApp:
                 virtual_directory=self.options.virtual_directory,
                 organization=organization,
                 params=found.params,
-                query=request.query,
             )
             if address.project is not None and organization is not None:
                 context.project = organization.project(address.project)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -35,7 +35,11 @@ class Context:
     organization: Organization | None = None
     project: Project | None = None
     params: dict[str, str] = field(default_factory=dict)
-    query: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def query(self) -> Mapping[str, str]:
+        """The query parameters, keyed by lower-cased name."""
+        return self.request.query
 
     @property
     def org(self) -> Organization:

@@ -30,7 +30,9 @@ class Request:
 
     ``headers`` keys are lower-case. ``target`` is the raw request target (path and query,
     still percent-encoded); ``scheme`` and the ``Host`` header give the base URL that
-    response bodies link to.
+    response bodies link to. ``path`` (percent-encoded, without the query) and ``query``
+    (parameters keyed by lower-cased name: Azure DevOps ignores their case) are parsed from
+    ``target`` once, when the request is made.
     """
 
     method: str
@@ -38,22 +40,19 @@ class Request:
     headers: Mapping[str, str] = field(default_factory=dict)
     body: bytes = b""
     scheme: str = "http"
+    path: str = field(init=False, repr=False, compare=False)
+    query: Mapping[str, str] = field(init=False, repr=False, compare=False)
 
-    @property
-    def path(self) -> str:
-        """The percent-encoded path, without the query."""
-        return urlsplit(self.target).path
+    def __post_init__(self) -> None:
+        parts = urlsplit(self.target)
+        pairs = parse_qsl(parts.query, keep_blank_values=True)
+        object.__setattr__(self, "path", parts.path)
+        object.__setattr__(self, "query", {name.lower(): value for name, value in pairs})
 
     @property
     def segments(self) -> list[str]:
         """The decoded path segments (``/a/b%20c/`` gives ``["a", "b c"]``)."""
         return [unquote(part) for part in self.path.split("/") if part]
-
-    @property
-    def query(self) -> dict[str, str]:
-        """Query parameters keyed by lower-cased name (Azure DevOps ignores their case)."""
-        pairs = parse_qsl(urlsplit(self.target).query, keep_blank_values=True)
-        return {name.lower(): value for name, value in pairs}
 
     @property
     def base_url(self) -> str:
