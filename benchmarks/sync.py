@@ -65,9 +65,10 @@ def _sync(folder: Path, base_url: str, concurrency: int) -> Run:
     process = subprocess.Popen(
         command, env=dict(os.environ, BENCHMARK_PAT=TOKEN), stderr=subprocess.PIPE, text=True
     )
+    # Read stderr to its end first: a child that fills the pipe would never exit.
+    summary = process.stderr.read() if process.stderr else ""
     _, status, usage = os.wait4(process.pid, 0)
     seconds = time.perf_counter() - start
-    summary = process.stderr.read() if process.stderr else ""
     if os.waitstatus_to_exitcode(status) != 0:
         raise SystemExit(f"sync failed:\n{summary}")
     with output.open() as lines:
