@@ -35,6 +35,7 @@ class Context:
     organization: Organization | None = None
     project: Project | None = None
     params: dict[str, str] = field(default_factory=dict)
+    _links: Links | None = field(default=None, init=False, repr=False)
 
     @property
     def query(self) -> Mapping[str, str]:
@@ -50,13 +51,15 @@ class Context:
 
     @property
     def links(self) -> Links:
-        """URL builder for the addressed organization."""
-        return Links(
-            self.request.base_url,
-            self.org.name,
-            onprem=self.onprem,
-            virtual_directory=self.virtual_directory,
-        )
+        """URL builder for the addressed organization (made once per request)."""
+        if self._links is None:
+            self._links = Links(
+                self.request.base_url,
+                self.org.name,
+                onprem=self.onprem,
+                virtual_directory=self.virtual_directory,
+            )
+        return self._links
 
     def repository(self, *, allow_disabled: bool = False) -> Repository:
         """The repository in the path; unknown (or disabled) ones answer TF401019.
