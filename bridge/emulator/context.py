@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -104,3 +105,24 @@ class Context:
             if value:
                 return value
         return None
+
+    def continuation(self, kind: str) -> int:
+        """The offset in the ``continuationToken`` parameter (0 without one); a token that
+        :func:`continuation_token` did not make for ``kind`` answers 400."""
+        raw = self.text_param("continuationToken")
+        if raw is None:
+            return 0
+        try:
+            prefix, _, number = base64.urlsafe_b64decode(raw.encode()).decode().partition(":")
+        except (ValueError, UnicodeDecodeError):  # binascii.Error is a ValueError
+            prefix, number = "", ""
+        if prefix != kind or not number.isdigit():
+            raise api_errors.bad_request(f"The continuation token '{raw}' is not valid.")
+        return int(number)
+
+
+def continuation_token(kind: str, offset: int) -> str:
+    """A token for the list ``kind`` that resumes at ``offset`` (read by
+    :meth:`Context.continuation`); opaque like the service's, and the kind keeps tokens of
+    different lists apart."""
+    return base64.urlsafe_b64encode(f"{kind}:{offset}".encode()).decode()

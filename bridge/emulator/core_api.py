@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import base64
-import binascii
 import uuid
 from collections.abc import Sequence
 from typing import Any
 
 from bridge.emulator import api_errors, shapes
 from bridge.emulator.auth import unauthorized
-from bridge.emulator.context import Context, is_guid
+from bridge.emulator.context import Context, continuation_token, is_guid
 from bridge.emulator.estate import LanguageShare, Member
 from bridge.emulator.identity import Identity, format_timestamp
 from bridge.emulator.links import encode
@@ -173,31 +171,13 @@ def _entitlement(member: Member, ctx: Context) -> dict[str, Any]:
     }
 
 
-def _encode_offset(kind: str, offset: int) -> str:
-    # Opaque like the service's tokens; the kind keeps tokens of different lists apart.
-    return base64.urlsafe_b64encode(f"{kind}:{offset}".encode()).decode()
-
-
-def _decode_offset(ctx: Context, kind: str) -> int:
-    raw = ctx.text_param("continuationToken")
-    if raw is None:
-        return 0
-    try:
-        prefix, _, number = base64.urlsafe_b64decode(raw.encode()).decode().partition(":")
-    except (binascii.Error, UnicodeDecodeError, ValueError):
-        prefix, number = "", ""
-    if prefix != kind or not number.isdigit():
-        raise api_errors.bad_request(f"The continuation token '{raw}' is not valid.")
-    return int(number)
-
-
 def _page(
     ctx: Context, kind: str, members: Sequence[Member], size: int
 ) -> tuple[list[Member], str | None]:
-    start = _decode_offset(ctx, kind)
+    start = ctx.continuation(kind)
     page = list(members[start : start + size])
     more = start + len(page) < len(members)
-    return page, _encode_offset(kind, start + len(page)) if more else None
+    return page, continuation_token(kind, start + len(page)) if more else None
 
 
 def list_user_entitlements(ctx: Context) -> Response:

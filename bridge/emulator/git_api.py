@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import base64
 import io
 import zipfile
 from collections.abc import Iterable
@@ -11,7 +10,7 @@ from typing import Any
 from urllib.parse import quote
 
 from bridge.emulator import api_errors, shapes
-from bridge.emulator.context import Context
+from bridge.emulator.context import Context, continuation_token
 from bridge.emulator.estate import Repository
 from bridge.emulator.history import HEADS, ZERO_ID, Commit, History, Push, blob_id
 from bridge.emulator.identity import format_timestamp
@@ -283,14 +282,13 @@ def list_refs(ctx: Context) -> Response:
         for name in history.refs
         if name.startswith(prefix) and (contains is None or contains in name)
     )
-    token = ctx.text_param("continuationToken")
-    start = _decode_ref_token(token) if token else 0
-    top = ctx.int_param("$top", default=PAGE if token else 0)
+    start = ctx.continuation("refs")
+    top = ctx.int_param("$top", default=PAGE if ctx.text_param("continuationToken") else 0)
     page = names[start : start + top] if top else names[start:]
     links = ctx.links
     headers = []
     if top and start + len(page) < len(names):
-        headers.append(("x-ms-continuationtoken", _encode_ref_token(start + len(page))))
+        headers.append(("x-ms-continuationtoken", continuation_token("refs", start + len(page))))
     value = []
     for name in page:
         pusher = _creator(history, name)
@@ -302,20 +300,6 @@ def list_refs(ctx: Context) -> Response:
     return json_response(
         {"value": value, "count": len(value)}, api_version=ctx.api_version, headers=headers
     )
-
-
-def _encode_ref_token(offset: int) -> str:
-    return base64.urlsafe_b64encode(f"refs:{offset}".encode()).decode()
-
-
-def _decode_ref_token(token: str) -> int:
-    try:
-        kind, _, number = base64.urlsafe_b64decode(token.encode()).decode().partition(":")
-    except (ValueError, UnicodeDecodeError):
-        kind, number = "", ""
-    if kind != "refs" or not number.isdigit():
-        raise api_errors.bad_request(f"The continuation token '{token}' is not valid.")
-    return int(number)
 
 
 # --- pushes -------------------------------------------------------------------------------
