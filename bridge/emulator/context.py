@@ -106,6 +106,10 @@ class Context:
                 return value
         return None
 
+    def flag_param(self, name: str) -> bool:
+        """Whether query parameter ``name`` is ``true`` (in any case)."""
+        return self.query.get(name.lower(), "").lower() == "true"
+
     def continuation(self, kind: str) -> int:
         """The offset in the ``continuationToken`` parameter (0 without one); a token that
         :func:`continuation_token` did not make for ``kind`` answers 400."""

@@ -82,7 +82,7 @@ def get_project(ctx: Context) -> Response:
         "collection": {"href": links.api(f"projectCollections/{ctx.org.id}")},
         "web": {"href": f"{links.collection_url}/{encode(project.name)}"},
     }
-    if ctx.query.get("includecapabilities", "").lower() == "true":
+    if ctx.flag_param("includeCapabilities"):
         shape["capabilities"] = {
             "versioncontrol": {"sourceControlType": "Git", "gitEnabled": "true"},
             "processTemplate": {"templateName": "Agile"},

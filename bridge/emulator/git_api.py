@@ -29,7 +29,7 @@ def list_repositories(ctx: Context) -> Response:
         ctx.project.repositories if ctx.project is not None else ctx.org.repositories()
     )
     links = ctx.links
-    with_links = ctx.query.get("includelinks", "").lower() == "true"
+    with_links = ctx.flag_param("includeLinks")
     value = [shapes.repository(repo, links, with_links=with_links) for repo in repositories]
     return json_response({"count": len(value), "value": value}, api_version=ctx.api_version)
 
@@ -133,7 +133,7 @@ def get_items(ctx: Context) -> Response:
     fmt = (ctx.text_param("$format") or "").lower()
     accept = ctx.request.headers.get("accept", "").lower()
     headers: list[tuple[str, str]] = []
-    if ctx.query.get("download", "").lower() == "true":
+    if ctx.flag_param("download"):
         headers.append(("Content-Disposition", f"attachment; filename={path.rsplit('/', 1)[-1]}"))
     if fmt == "json" or (not fmt and "application/json" in accept):
         item = _item(ctx, repo, history, commit, path)
@@ -142,9 +142,9 @@ def get_items(ctx: Context) -> Response:
             "repository": {"href": ctx.links.repository(repo)},
             "blob": {"href": f"{ctx.links.repository(repo)}/blobs/{item['objectId']}"},
         }
-        if ctx.query.get("includecontentmetadata", "").lower() == "true":
+        if ctx.flag_param("includeContentMetadata"):
             item["contentMetadata"] = _content_metadata(path, content)
-        if ctx.query.get("includecontent", "").lower() == "true":
+        if ctx.flag_param("includeContent"):
             item["content"] = content.decode("utf-8", errors="replace")
         return json_response(item, api_version=ctx.api_version, headers=headers)
     if fmt == "zip" or (not fmt and "application/zip" in accept):
@@ -233,7 +233,7 @@ def list_commits(ctx: Context) -> Response:
             or any(p == wanted_path or p.startswith(wanted_path + "/") for p in commit.changes)
         )
     ]
-    if ctx.query.get("searchcriteria.showoldestcommitsfirst", "").lower() == "true":
+    if ctx.flag_param("searchCriteria.showOldestCommitsFirst"):
         selected.reverse()
     page = selected[skip : skip + top]
     links = ctx.links
@@ -336,7 +336,7 @@ def list_pushes(ctx: Context) -> Response:
     pusher = (ctx.text_param("searchCriteria.pusherId") or "").lower()
     since = _date_param(ctx, "searchCriteria.fromDate")
     until = _date_param(ctx, "searchCriteria.toDate")
-    with_updates = ctx.query.get("searchcriteria.includerefupdates", "").lower() == "true"
+    with_updates = ctx.flag_param("searchCriteria.includeRefUpdates")
     selected = [
         push
         for push in reversed(repo.history.pushes)
