@@ -130,13 +130,8 @@ def _file_problem(
     return Problem(ERROR, rule, message, line, column)
 
 
-def decode(data: bytes, max_bytes: int) -> str | Problem:
+def _decode(data: bytes) -> str | Problem:
     """The text of a catalog file, or the problem that makes it unusable."""
-    if len(data) > max_bytes:
-        return _file_problem(
-            "file-too-large",
-            f"the file is {len(data)} bytes, over the {max_bytes}-byte limit (see --max-bytes)",
-        )
     if data.startswith((b"\xff\xfe", b"\xfe\xff")):
         return _file_problem(
             "file-encoding", "the file is UTF-16 text; catalog files must be UTF-8"
@@ -188,8 +183,10 @@ def _read_file(path: str, max_bytes: int) -> bytes | int:
 def read(source: Source, max_bytes: int) -> str | Problem:
     """Read a source with the size limit applied before and while reading."""
     try:
+        data: bytes | int
         if source.path is None:
-            data: bytes | int = sys.stdin.buffer.read(max_bytes + 1)
+            stdin = sys.stdin.buffer.read(max_bytes + 1)
+            data = len(stdin) if len(stdin) > max_bytes else stdin
         else:
             data = _read_file(source.path, max_bytes)
     except OSError as error:
@@ -199,4 +196,4 @@ def read(source: Source, max_bytes: int) -> str | Problem:
             "file-too-large",
             f"the file is {data} bytes, over the {max_bytes}-byte limit (see --max-bytes)",
         )
-    return decode(data, max_bytes)
+    return _decode(data)
