@@ -29,7 +29,13 @@ from bridge.catalog.formats import (
     is_valid_tag,
 )
 from bridge.catalog.jsvalue import js_keys, js_string, js_truthy, js_typeof
-from bridge.catalog.lint import duplicate_entities, empty_document, empty_file, lint_entity
+from bridge.catalog.lint import (
+    MANAGED_BY,
+    duplicate_entities,
+    empty_document,
+    empty_file,
+    lint_entity,
+)
 from bridge.catalog.placeholders import PlaceholderContext, resolve_placeholders
 from bridge.catalog.problems import ERROR, DocumentReport, Problem
 from bridge.catalog.refs import EntityRefError, parse_entity_ref
@@ -42,7 +48,6 @@ DOCS_URL = (
     "https://github.com/backstage/backstage/blob/master/docs/architecture-decisions/"
     "adr002-default-catalog-file-format.md"
 )
-MANAGED_BY = ("backstage.io/managed-by-origin-location", "backstage.io/managed-by-location")
 _ROOT_FIELDS = ("apiVersion", "kind", "metadata", "spec")
 
 _compiler = SchemaCompiler(REGISTRY)
