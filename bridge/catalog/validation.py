@@ -55,7 +55,8 @@ _check_envelope = _compiler.compile(ENTITY_ENVELOPE)
 _check_entity = _compiler.compile(ENTITY)
 _check_kind = {kind: _compiler.compile(schema) for kind, schema in KINDS.items()}
 
-#: Relation fields per kind and the kind a bare name defaults to (None: a kind is required).
+#: Relation fields per kind (as its validator names it) and the kind a bare name defaults to
+#: (None: a kind is required).
 RELATION_FIELDS: dict[str, tuple[tuple[str, str | None], ...]] = {
     "Component": (
         ("owner", "Group"),
@@ -77,6 +78,7 @@ RELATION_FIELDS: dict[str, tuple[tuple[str, str | None], ...]] = {
     "Group": (("parent", "Group"), ("children", "Group"), ("members", "User")),
     "System": (("owner", "Group"), ("domain", "Domain")),
     "Domain": (("owner", "Group"), ("subdomainOf", "Domain")),
+    "Template": (("owner", "Group"),),
 }
 
 
@@ -163,9 +165,9 @@ class _DocumentCheck:
             if any(p.is_error for p in placeholder_problems):
                 return
         schema_paths = self._policies(entity, info)
-        accepted = self._kinds(entity, info, schema_paths)
-        if accepted and self.options.relations:
-            self._relations(entity, info)
+        validator = self._kinds(entity, info, schema_paths)
+        if validator is not None and self.options.relations:
+            self._relations(entity, *validator)
         self.problems.extend(lint_entity(value, info.ref, self.location, self.options))
 
     # -- envelope ---------------------------------------------------------------------------
@@ -244,8 +246,8 @@ class _DocumentCheck:
     # -- kinds ------------------------------------------------------------------------------
     def _kinds(
         self, entity: dict[str, Any], info: _Entity, reported: set[tuple[str | int, ...]]
-    ) -> bool:
-        """Run the kind validator; True when one recognised the entity's kind.
+    ) -> tuple[str, str] | None:
+        """Run the kind validator; (processor, kind) of the one that recognised the entity.
 
         Backstage tries every validator and skips those whose only complaints about ``kind``
         and ``apiVersion`` are enum mismatches. As those two are strings by now, that means:
@@ -258,7 +260,7 @@ class _DocumentCheck:
                 "foreign kind or apiVersion"
             )
             self.problems.append(_error("validate", "unknown-kind", message, message, ("kind",)))
-            return False
+            return None
         processor, kind = chosen
         errors: list[SchemaError] = []
         _check_kind[kind](entity, (), errors)
@@ -273,26 +275,16 @@ class _DocumentCheck:
             problem = _schema_problem(error, "validate", "kind-schema", prefix + error.text())
             if (problem.path, problem.message) not in seen:
                 self.problems.append(problem)
-        return True
+        return chosen
 
     # -- relations --------------------------------------------------------------------------
-    def _relations(self, entity: dict[str, Any], info: _Entity) -> None:
+    def _relations(self, entity: dict[str, Any], processor: str, kind: str) -> None:
+        """Parse the references of the kind the validator recognised, as its processor does."""
         spec = entity.get("spec")
         if not isinstance(spec, dict):
             return
-        fields: tuple[tuple[str, str | None], ...]
-        if (
-            entity.get("kind") == "Template"
-            and entity.get("apiVersion") == "scaffolder.backstage.io/v1beta3"
-        ):
-            processor, fields = "ScaffolderEntitiesProcessor", (("owner", "Group"),)
-        else:
-            processor, fields = (
-                "BuiltinKindsEntityProcessor",
-                RELATION_FIELDS.get(entity.get("kind", ""), ()),
-            )
         namespace = entity["metadata"].get("namespace") or "default"
-        for field, default_kind in fields:
+        for field, default_kind in RELATION_FIELDS.get(kind, ()):
             targets = spec.get(field)
             if not js_truthy(targets):
                 continue
