@@ -267,18 +267,19 @@ def doctor(
     Exit codes: 0 all needed checks passed; 1 some failed; 3 configuration error; 4 a token
     was refused; 5 Azure DevOps or the broker unreachable.
     """
-    import asyncio
+    from bridge.doctor import doctor_command
 
-    from bridge.config import load_config
-    from bridge.doctor import diagnose, render_json, render_table
-
-    loaded = load_config(config, environ=os.environ, profiles=profile or None)
-    report = asyncio.run(diagnose(loaded, org_filter=org or None))
-    if output_format is DoctorFormat.json:
-        sys.stdout.write(render_json(report))
-    else:
-        sys.stdout.write(render_table(report, color=sys.stdout.isatty()))
-    raise typer.Exit(report.exit_code)
+    raise typer.Exit(
+        doctor_command(
+            config_file=config,
+            profiles=profile or (),
+            organizations=org or (),
+            output_format=output_format.value,
+            environ=os.environ,
+            stdout=sys.stdout,
+            color=sys.stdout.isatty(),
+        )
+    )
 
 
 @app.command(epilog=_examples("catalog-bridge demo --output demo.ndjson"))

@@ -30,16 +30,24 @@ Every failure carries a hint saying how to fix it. :func:`render_table` (people)
 :func:`render_json` (machines) present a :class:`DoctorReport`, and
 :attr:`DoctorReport.exit_code` is what the process should exit with. Nothing rendered
 contains a token: every text passes through :func:`bridge.secrets.redact`.
+:func:`doctor_command` is the command itself: configuration file in, report and exit code out.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Collection, Sequence
+from collections.abc import (
+    AsyncGenerator,
+    AsyncIterator,
+    Awaitable,
+    Collection,
+    Mapping,
+    Sequence,
+)
 from dataclasses import dataclass
 from itertools import chain
-from typing import Any, Generic, Literal, TypeVar
+from typing import Any, Generic, Literal, TextIO, TypeVar
 
 from bridge.azure import (
     AzureDevOpsClient,
@@ -53,7 +61,7 @@ from bridge.azure import (
     UserEntitlementsPage,
 )
 from bridge.azure import versions as api_versions
-from bridge.config import Config, Profile
+from bridge.config import Config, Profile, load_config
 from bridge.errors import (
     EXIT_AUTH,
     EXIT_OK,
@@ -146,6 +154,26 @@ class DoctorReport:
         """
         codes = {check.exit_code for check in self.failures}
         return next((code for code in _EXIT_PRIORITY if code in codes), EXIT_OK)
+
+
+def doctor_command(
+    *,
+    config_file: str | None,
+    profiles: Sequence[str],
+    organizations: Sequence[str],
+    output_format: str,
+    environ: Mapping[str, str],
+    stdout: TextIO,
+    color: bool,
+) -> int:
+    """``catalog-bridge doctor``: load the configuration, diagnose it, print the report as a
+    ``table`` (``color``: with ANSI colours) or as ``json``, and return the exit code."""
+    config = load_config(config_file, environ=environ, profiles=list(profiles) or None)
+    report = asyncio.run(diagnose(config, org_filter=organizations))
+    stdout.write(
+        render_json(report) if output_format == "json" else render_table(report, color=color)
+    )
+    return report.exit_code
 
 
 async def diagnose(
