@@ -16,9 +16,7 @@ class Stats:
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._routes: Counter[str] = Counter()
-        self._statuses: Counter[int] = Counter()
-        self._route_statuses: Counter[tuple[str, int]] = Counter()
+        self._answers: Counter[tuple[str, int]] = Counter()  # by (route, status)
         self._faults: Counter[str] = Counter()
         self._delayed = 0
         self._connections = 0
@@ -44,9 +42,7 @@ class Stats:
     def record(self, route: str, status: int) -> None:
         """Count one answered (or deliberately unanswered) request."""
         with self._lock:
-            self._routes[route] += 1
-            self._statuses[status] += 1
-            self._route_statuses[route, status] += 1
+            self._answers[route, status] += 1
 
     def record_fault(self, kind: str) -> None:
         """Count one injected fault."""
@@ -61,24 +57,27 @@ class Stats:
     def count(self, route: str | None = None, status: int | None = None) -> int:
         """Requests seen, optionally only for one route name and/or one status."""
         with self._lock:
-            if route is None and status is None:
-                return sum(self._routes.values())
-            if route is None:
-                return self._statuses[status or 0]
-            if status is None:
-                return self._routes[route]
-            return self._route_statuses[route, status]
+            return sum(
+                number
+                for (seen_route, seen_status), number in self._answers.items()
+                if (route is None or route == seen_route)
+                and (status is None or status == seen_status)
+            )
 
     def snapshot(self) -> dict[str, Any]:
         """Everything as JSON-ready data (what ``GET /_emulator/stats`` answers)."""
         with self._lock:
+            by_route: Counter[str] = Counter()
+            by_status: Counter[int] = Counter()
             by_route_status: dict[str, dict[str, int]] = {}
-            for (route, status), number in sorted(self._route_statuses.items()):
+            for (route, status), number in sorted(self._answers.items()):
+                by_route[route] += number
+                by_status[status] += number
                 by_route_status.setdefault(route, {})[str(status)] = number
             return {
-                "requests": sum(self._routes.values()),
-                "by_route": dict(sorted(self._routes.items())),
-                "by_status": {str(k): v for k, v in sorted(self._statuses.items())},
+                "requests": by_route.total(),
+                "by_route": dict(by_route),
+                "by_status": {str(k): v for k, v in sorted(by_status.items())},
                 "by_route_status": by_route_status,
                 "faults": dict(sorted(self._faults.items())),
                 "throttle_delays": self._delayed,
@@ -91,9 +90,7 @@ class Stats:
     def reset(self) -> None:
         """Forget every count."""
         with self._lock:
-            self._routes.clear()
-            self._statuses.clear()
-            self._route_statuses.clear()
+            self._answers.clear()
             self._faults.clear()
             self._delayed = 0
             self._connections = 0
