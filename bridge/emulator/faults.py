@@ -72,10 +72,9 @@ class FaultInjector:
         ).response()
 
     def disrupt(self, fault: Fault, response: Response) -> Response:
-        """Apply a fault that alters an otherwise normal answer."""
-        if fault is Fault.RESET:
-            response.disruption = Disruption.RESET
-        elif fault is Fault.TRUNCATE:
+        """Apply a fault that alters an otherwise normal answer (truncate, stall, Retry-After;
+        a server error or a reset replaces the answer, so the app never asks for those)."""
+        if fault is Fault.TRUNCATE:
             response.disruption = Disruption.TRUNCATE
         elif fault is Fault.STALL:
             response.disruption = Disruption.STALL
