@@ -65,7 +65,7 @@ from bridge.emulator.estate import (
     Repository,
     Token,
 )
-from bridge.emulator.generator import GenerationSpec, generate_organizations
+from bridge.emulator.generator import FRACTIONS, SIZES, GenerationSpec, generate_organizations
 from bridge.emulator.history import linear_history
 from bridge.emulator.identity import Identity, Signature
 from bridge.emulator.options import EmulatorOptions, options_from_node
@@ -306,11 +306,10 @@ def _languages_of(files: Mapping[str, bytes]) -> tuple[LanguageShare, ...]:
 
 def _generation_spec(node: Node) -> GenerationSpec:
     defaults = GenerationSpec()
-    fractions = ("invalid", "multi_entity", "missing", "empty", "disabled", "fork", "spaces")
-    counts = ("seed", "organizations", "projects_per_organization", "repositories_per_project")
-    table = node.mapping({*fractions, *counts, "members_per_organization"})
+    counts = ("seed", *SIZES)
+    table = node.mapping({*FRACTIONS, *counts, "members_per_organization"})
     values: dict[str, Any] = {
-        name: table.number(name, getattr(defaults, name), maximum=1.0) for name in fractions
+        name: table.number(name, getattr(defaults, name), maximum=1.0) for name in FRACTIONS
     }
     values.update({name: table.integer(name, getattr(defaults, name)) for name in counts})
     values["members_per_organization"] = table.integer(

@@ -84,6 +84,9 @@ _LANGUAGES = (
 )
 # Age of the newest commit, in days: (share of repositories, lowest, highest).
 _FRESHNESS = ((0.4, 0, 30), (0.3, 30, 180), (0.2, 180, 365), (0.1, 365, 730))
+# The GenerationSpec fields that are fractions of all repositories, and those that are sizes.
+FRACTIONS = ("invalid", "multi_entity", "missing", "empty", "disabled", "fork", "spaces")
+SIZES = ("organizations", "projects_per_organization", "repositories_per_project")
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,7 +120,7 @@ class GenerationSpec:
 
     def check(self) -> None:
         """Raise :class:`EmulatorError` for impossible settings."""
-        for name in ("invalid", "multi_entity", "missing", "empty", "disabled", "fork", "spaces"):
+        for name in FRACTIONS:
             value = getattr(self, name)
             if not 0 <= value <= 1:
                 raise EmulatorError(f"generate.{name}: must be a fraction from 0 to 1, got {value}")
@@ -125,7 +128,7 @@ class GenerationSpec:
             raise EmulatorError(
                 "generate: invalid + multi_entity + missing + empty must not exceed 1"
             )
-        for name in ("organizations", "projects_per_organization", "repositories_per_project"):
+        for name in SIZES:
             if getattr(self, name) < 0:
                 raise EmulatorError(f"generate.{name}: must not be negative")
         if self.members_per_organization < 1:
