@@ -39,12 +39,6 @@ def validate_source(source: Source, options: ValidationOptions) -> FileReport:
 T = TypeVar("T")
 
 
-def _keep(report: FileReport) -> FileReport:
-    for document in report.documents:
-        document.entity = None  # parsed values stay in the worker: pickling them costs
-    return report
-
-
 def _validate_chunk(
     chunk: Sequence[Source], options: ValidationOptions, transform: Callable[[FileReport], T]
 ) -> list[T]:
@@ -64,7 +58,7 @@ def validate_sources(
     options: ValidationOptions,
     *,
     jobs: int | None = None,
-    transform: Callable[[FileReport], T] = _keep,  # type: ignore[assignment]
+    transform: Callable[[FileReport], T],
 ) -> Iterator[T]:
     """``transform(report)`` for each source, in order; in parallel when there are many.
 
