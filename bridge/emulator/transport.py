@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
-from urllib.parse import urlsplit
 
 import httpx
 
@@ -45,13 +44,14 @@ class EmulatorTransport(httpx.AsyncBaseTransport):
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         """Translate, hand to the app, translate back (see the module doc for faults)."""
         body = await request.aread()
-        url = urlsplit(str(request.url))
-        target = url.path + (f"?{url.query}" if url.query else "")
+        target = request.url.raw_path.decode("ascii")  # what goes on an HTTP/1.1 request line
         headers = {
             name.decode("latin-1").lower(): value.decode("latin-1")
             for name, value in request.headers.raw
         }
-        answer = await self.app.handle(Request(request.method, target, headers, body, url.scheme))
+        answer = await self.app.handle(
+            Request(request.method, target, headers, body, request.url.scheme)
+        )
         if answer.disruption is Disruption.RESET:
             raise httpx.RemoteProtocolError(
                 "Server disconnected without sending a response.", request=request
