@@ -15,7 +15,6 @@ by their tests.
 
 from __future__ import annotations
 
-import base64
 import json
 import os
 import re
@@ -48,6 +47,7 @@ from bridge.emulator import (
 )
 from bridge.emulator.estate import Repository as EstateRepository
 from bridge.sync.output import entity_schema
+from tests.integration.conftest import assert_no_secrets, secret_forms
 
 Entity = dict[str, Any]
 
@@ -63,10 +63,8 @@ CANARIES = (ALL_PAT, CONTOSO_PAT, REVOKED_PAT, LITERAL_PAT)
 
 
 def assert_no_token(text: str, *extra: str) -> None:
-    """Neither a token nor its HTTP Basic credentials appear in ``text``."""
-    for secret in (*CANARIES, *extra):
-        assert secret not in text
-        assert base64.b64encode(f":{secret}".encode()).decode("ascii") not in text
+    """No token appears in ``text``, in any form that would be a leak."""
+    assert_no_secrets([text], secret_forms(*CANARIES, *extra))
 
 
 # --- The estate ----------------------------------------------------------------------------------
