@@ -141,6 +141,11 @@ def duplicate_pull_request() -> ApiError:
     )
 
 
+def internal_error(status: int = 500) -> ApiError:
+    """TF400898: the service failed (the emulator itself, or an injected 5xx)."""
+    return ApiError(status, "TF400898: An Internal Error Occurred.", "InternalServerErrorException")
+
+
 def bad_request(message: str, type_key: str = "InvalidArgumentValueException") -> ApiError:
     """A 400 for malformed input."""
     return ApiError(400, message, type_key)

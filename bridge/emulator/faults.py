@@ -6,7 +6,7 @@ import random
 from enum import Enum
 from fnmatch import fnmatchcase
 
-from bridge.emulator.api_errors import ApiError
+from bridge.emulator.api_errors import internal_error
 from bridge.emulator.messages import Disruption, Response
 from bridge.emulator.options import FaultOptions
 
@@ -67,9 +67,7 @@ class FaultInjector:
         """An injected 5xx answer, its status drawn from the configured list."""
         statuses = self.options.server_error_statuses
         status = statuses[self._faults.randrange(len(statuses))]
-        return ApiError(
-            status, "TF400898: An Internal Error Occurred.", "InternalServerErrorException"
-        ).response()
+        return internal_error(status).response()
 
     def disrupt(self, fault: Fault, response: Response) -> Response:
         """Apply a fault that alters an otherwise normal answer (truncate, stall, Retry-After;

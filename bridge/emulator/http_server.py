@@ -155,9 +155,7 @@ class HttpServer:
             return await self.app.handle(request)
         except Exception:
             _log.exception("emulator failed on %s %s", request.method, request.path)
-            return api_errors.ApiError(
-                500, "TF400898: An Internal Error Occurred.", "InternalServerErrorException"
-            ).response()
+            return api_errors.internal_error().response()
 
     async def _read_request(self, reader: asyncio.StreamReader) -> tuple[Request, bool] | None:
         """The next request and whether the client wants the connection kept open."""
