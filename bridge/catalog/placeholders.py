@@ -33,8 +33,8 @@ class PlaceholderContext:
 
     base_dir: str | None  # the catalog file's folder; None when it has none (stdin, remote)
     root: str | None  # nothing outside this tree is read
-    strict: bool = False
-    max_bytes: int = 1 << 20
+    strict: bool  # an unresolvable placeholder is an error, not a warning
+    max_bytes: int  # larger files are not read
 
 
 def _reject(value: Any) -> ValueError:
