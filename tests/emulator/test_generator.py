@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 import time
 from collections import Counter
 from datetime import UTC, datetime
@@ -12,12 +11,12 @@ import pytest
 from ruamel.yaml import YAML
 from ruamel.yaml.error import YAMLError
 
+from bridge.catalog.formats import is_valid_object_name
 from bridge.emulator import GenerationSpec, generate_estate
 from bridge.emulator.estate import Repository
 from bridge.errors import EmulatorError
 
 NOW = datetime(2026, 6, 1, tzinfo=UTC)
-NAME = re.compile(r"([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]")
 
 
 def _documents(text: str) -> list[Any]:
@@ -40,7 +39,7 @@ def _classify(repo: Repository) -> str:
     if len(documents) > 1:
         return "multi_entity"
     (entity,) = documents
-    if "owner" not in entity["spec"] or not NAME.fullmatch(entity["metadata"]["name"]):
+    if "owner" not in entity["spec"] or not is_valid_object_name(entity["metadata"]["name"]):
         return "invalid"
     return "valid"
 
@@ -125,7 +124,7 @@ def test_catalog_files_are_realistic_backstage_yaml() -> None:
                 mistakes["missing_owner" if "owner" not in entity["spec"] else "bad_name"] += 1
     for entity in valid:
         assert entity["apiVersion"] == "backstage.io/v1alpha1" and entity["kind"] == "Component"
-        assert NAME.fullmatch(entity["metadata"]["name"]) and entity["metadata"]["title"]
+        assert is_valid_object_name(entity["metadata"]["name"]) and entity["metadata"]["title"]
         assert {"type", "lifecycle", "owner", "system"} <= set(entity["spec"])
     assert set(mistakes) == {"missing_owner", "bad_name", "syntax_error", "duplicate_key"}
     assert multi and all(2 <= len(docs) <= 3 for docs in multi)
