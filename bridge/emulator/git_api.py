@@ -45,7 +45,7 @@ def get_repository(ctx: Context) -> Response:
 
 
 def resolve_version(
-    ctx: Context, repo: Repository, history: History, version: str | None, kind: str | None
+    repo: Repository, history: History, version: str | None, kind: str | None
 ) -> Commit:
     """The commit a version descriptor names; the default branch when there is none."""
     kind = (kind or "branch").lower()
@@ -122,7 +122,7 @@ def get_items(ctx: Context) -> Response:
     history = repo.history
     version = ctx.text_param("versionDescriptor.version", "version")
     kind = ctx.text_param("versionDescriptor.versionType", "versionType")
-    commit = resolve_version(ctx, repo, history, version, kind)
+    commit = resolve_version(repo, history, version, kind)
     raw_path = ctx.text_param("path")
     if raw_path is None:
         return _list_items(ctx, repo, history, commit)
@@ -210,7 +210,7 @@ def list_commits(ctx: Context) -> Response:
     if repo.is_empty and version is None:
         return json_response({"count": 0, "value": []}, api_version=ctx.api_version)
     history = repo.history
-    start = resolve_version(ctx, repo, history, version, kind)
+    start = resolve_version(repo, history, version, kind)
     top = ctx.int_param("searchCriteria.$top", "$top", default=PAGE)
     skip = ctx.int_param("searchCriteria.$skip", "$skip", default=0)
     author = (ctx.text_param("searchCriteria.author") or "").lower()
@@ -249,7 +249,7 @@ def list_commits(ctx: Context) -> Response:
 def get_commit(ctx: Context) -> Response:
     """``…/commits/{commitId}``: one commit with its parents and full message."""
     repo = ctx.repository()
-    commit = resolve_version(ctx, repo, repo.history, ctx.params["commit"], "commit")
+    commit = resolve_version(repo, repo.history, ctx.params["commit"], "commit")
     shape = shapes.commit_ref(commit, repo, ctx.links, full_comment=True)
     shape["treeId"] = commit.tree_id
     shape["parents"] = list(commit.parents)
@@ -421,7 +421,7 @@ def branch_stats(ctx: Context) -> Response:
         raise api_errors.no_branches(repo.name, status=400)
     history = repo.history
     base_name = ctx.text_param("baseVersionDescriptor.version") or repo.default_branch or ""
-    base = resolve_version(ctx, repo, history, base_name, "branch")
+    base = resolve_version(repo, history, base_name, "branch")
     base_ancestors = history.ancestors(base)
     links = ctx.links
 
@@ -437,7 +437,7 @@ def branch_stats(ctx: Context) -> Response:
 
     name = ctx.text_param("name")
     if name is not None:
-        tip = resolve_version(ctx, repo, history, name, "branch")
+        tip = resolve_version(repo, history, name, "branch")
         return json_response(stats(name, tip), api_version=ctx.api_version)
     value = [
         stats(ref[len(HEADS) :], history.commits[commit_id])
