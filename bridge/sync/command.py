@@ -38,9 +38,8 @@ def run_sync(
     try:
         with open_sink(output_format, output) as sink:
             result = asyncio.run(synchronize(config.profiles, options, sink.write, progress=line))
-            if result.failures and result.organizations == 0:
-                # Nothing was synced (every organization failed): keep the previous output
-                # rather than replace it with an empty one.
+            if result.synced_nothing:
+                # Keep the previous output rather than replace it with an empty one.
                 sink.abort()
     finally:
         if line is not None:

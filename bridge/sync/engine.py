@@ -89,11 +89,16 @@ class SyncResult:
     seconds: float = 0.0
 
     @property
+    def synced_nothing(self) -> bool:
+        """Every organization failed: the run has no output worth keeping."""
+        return bool(self.failures) and self.organizations == 0
+
+    @property
     def exit_code(self) -> int:
         """0: everything read; 1: finished with failures; the failure's code if nothing synced."""
         if not self.failures and not self.unreadable:
             return EXIT_OK
-        if self.failures and self.organizations == 0:
+        if self.synced_nothing:
             return exit_code_for(self.failures[0].error)
         return EXIT_PROBLEMS
 
