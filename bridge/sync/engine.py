@@ -21,7 +21,7 @@ from typing import Any
 
 from bridge.azure import AzureDevOpsClient, RequestStats, RetryPolicy
 from bridge.azure.models import Commit, LanguageShare, Project, ProjectLanguages, Repository
-from bridge.config import Profile
+from bridge.config import DEFAULT_CATALOG_FILENAME, Profile
 from bridge.errors import (
     EXIT_OK,
     EXIT_PROBLEMS,
@@ -45,6 +45,8 @@ Sink = Callable[[dict[str, Any]], None]
 # Repositories worked on at once per organization, as a multiple of the request
 # concurrency: each needs two requests, and a few waiting keep the limiter busy.
 _JOBS_PER_SLOT = 2
+# Listed without a default branch, or answering a file read as an empty repository.
+_EMPTY = "the repository is empty (no branch)"
 
 
 @dataclass(frozen=True, slots=True)
@@ -213,13 +215,13 @@ class _Run:
         try:
             profile = organization.profile
             backstage = profile.backstage
-            path = "/" + (backstage.filename if backstage else "catalog-info.yaml")
+            path = "/" + (backstage.filename if backstage else DEFAULT_CATALOG_FILENAME)
             last_commit: Commit | None = None
             developer_list: list[dict[str, Any]] | None = None
             if repository.is_disabled:
                 catalog = CatalogRead(SKIPPED, path, reason="the repository is disabled")
             elif is_empty(repository):
-                catalog = CatalogRead(SKIPPED, path, reason="the repository is empty (no branch)")
+                catalog = CatalogRead(SKIPPED, path, reason=_EMPTY)
             else:
                 catalog, last_commit, developer_list = await self._read(
                     organization, repository, path
@@ -284,7 +286,7 @@ class _Run:
 
 def _catalog(outcome: Any, path: str, repository: Repository) -> CatalogRead:
     if isinstance(outcome, EmptyRepositoryError):
-        return CatalogRead(SKIPPED, path, reason="the repository is empty (no branch)")
+        return CatalogRead(SKIPPED, path, reason=_EMPTY)
     if isinstance(outcome, AzureDevOpsError):
         # The entity already says where: the reason is the error without its place.
         return CatalogRead(UNREADABLE, path, reason=outcome.detail())
