@@ -69,6 +69,20 @@ organizations:
           - {{name: storefront, files: {{README.md: "# Storefront"}}}}
 """
 
+# Two profiles of the doctor estate ({api}: an emulator's base URL), and their tokens.
+TWO_PROFILES = f"""\
+profiles:
+  - name: main
+    organizations: [{CONTOSO}, {FABRIKAM}]
+    api_url: {{api}}/
+    token_env: DOCTOR_MAIN_PAT
+  - name: stale
+    organizations: [{CONTOSO}]
+    api_url: {{api}}/
+    token_env: DOCTOR_STALE_PAT
+"""
+TWO_PROFILES_ENVIRON = {"DOCTOR_MAIN_PAT": FULL_PAT, "DOCTOR_STALE_PAT": REVOKED_PAT}
+
 FAST = RetryPolicy(max_attempts=2, max_elapsed=2, backoff_base=0.01)
 SCOPE_CHECKS = (
     "scope:code-read",
@@ -96,6 +110,14 @@ def serve() -> Iterator[Callable[..., RunningEmulator]]:
     """Start emulators for one test (``serve(estate_or_app, options=..., tls=...)``)."""
     with serving(estate) as start:
         yield start
+
+
+@pytest.fixture
+def two_profiles(cloud: RunningEmulator, tmp_path: Path) -> Path:
+    """:data:`TWO_PROFILES` against :func:`cloud`, as ``catalog-bridge.yaml``."""
+    path = tmp_path / "catalog-bridge.yaml"
+    path.write_text(TWO_PROFILES.format(api=cloud.base_url), encoding="utf-8")
+    return path
 
 
 def make_profile(

@@ -33,6 +33,7 @@ from tests.doctor.conftest import (
     PROJECT,
     REVOKED_PAT,
     SCOPE_CHECKS,
+    TWO_PROFILES_ENVIRON,
     UNKNOWN_PAT,
     by_name,
     checks_of,
@@ -243,26 +244,8 @@ def test_an_organization_no_profile_lists_is_a_usage_error(cloud: RunningEmulato
         run_doctor(make_profile(cloud.base_url), org_filter=["nowhere"])
 
 
-def test_two_profiles_from_a_configuration_file(
-    cloud: RunningEmulator, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    config_file = tmp_path / "catalog-bridge.yaml"
-    config_file.write_text(
-        f"""
-profiles:
-  - name: main
-    organizations: [{CONTOSO}, {FABRIKAM}]
-    api_url: {cloud.base_url}/
-    token_env: DOCTOR_MAIN_PAT
-  - name: stale
-    organizations: [{CONTOSO}]
-    api_url: {cloud.base_url}/
-    token_env: DOCTOR_STALE_PAT
-"""
-    )
-    monkeypatch.setenv("DOCTOR_MAIN_PAT", FULL_PAT)
-    monkeypatch.setenv("DOCTOR_STALE_PAT", REVOKED_PAT)
-    config = load_config(config_file)
+def test_two_profiles_from_a_configuration_file(two_profiles: Path) -> None:
+    config = load_config(two_profiles, environ=TWO_PROFILES_ENVIRON)
     report = run_doctor(*config.profiles)
 
     groups = list(dict.fromkeys((c.profile, c.organization) for c in report.checks))
