@@ -476,7 +476,7 @@ class _OrganizationProbe:
             reason = "unknown or malformed: Azure DevOps answered with its sign-in page"
         else:
             reason = "rejected: expired or revoked, or not valid for this organization"
-        return f"{whose} is {reason}{_codes(error)}"
+        return f"{whose} is {reason}{error.codes}"
 
     # -- probing --------------------------------------------------------------------------
 
@@ -581,7 +581,7 @@ class _OrganizationProbe:
         if isinstance(error, AuthenticationError):
             # connectionData accepted the token for this organization: only the scope is missing.
             whose = _RELAYED_TOKEN if self.via_broker else "the token"
-            detail = f"refused to {scope.probe}: {whose} lacks {scope.label}{_codes(error)}"
+            detail = f"refused to {scope.probe}: {whose} lacks {scope.label}{error.codes}"
         return self.report.failure(
             scope.check, error, self._scope_hint(scope, error), detail=detail
         )
@@ -844,15 +844,7 @@ def _describe(error: AzureDevOpsError | ConfigError) -> str:
     """What went wrong, with the Azure DevOps code and HTTP status (the hint is separate)."""
     if not isinstance(error, AzureDevOpsError):
         return str(error)
-    return f"{error.message}{_codes(error)}"
-
-
-def _codes(error: AzureDevOpsError) -> str:
-    """`` (VS30063, HTTP 401)``: the Azure DevOps error code and HTTP status, if any."""
-    extras = [
-        part for part in (error.code, f"HTTP {error.status}" if error.status else None) if part
-    ]
-    return f" ({', '.join(extras)})" if extras else ""
+    return f"{error.message}{error.codes}"
 
 
 def _count(number: int, noun: str, plural: str | None = None) -> str:

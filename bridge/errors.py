@@ -84,12 +84,17 @@ class AzureDevOpsError(BridgeError):
         """``org/project/repo`` as far as known."""
         return "/".join(p for p in (self.organization, self.project, self.repository) if p)
 
+    @property
+    def codes(self) -> str:
+        """`` (VS30063, HTTP 401)``: the Azure DevOps error code and HTTP status, if any."""
+        parts = [
+            part for part in (self.code, f"HTTP {self.status}" if self.status else None) if part
+        ]
+        return f" ({', '.join(parts)})" if parts else ""
+
     def detail(self) -> str:
         """The message with its code, status and hint, without the place."""
-        details = ", ".join(
-            part for part in (self.code, f"HTTP {self.status}" if self.status else None) if part
-        )
-        text = f"{self.message} ({details})" if details else self.message
+        text = f"{self.message}{self.codes}"
         if self.hint:
             text += f". Hint: {self.hint}"
         return redact(text)
