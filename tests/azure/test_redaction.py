@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import base64
 import logging
 import traceback
 from collections.abc import Callable
@@ -14,16 +13,13 @@ from bridge.azure import AzureDevOpsClient, BrokerSettings
 from bridge.errors import AzureDevOpsError
 from bridge.secrets import Secret
 from tests.azure.fakes import FAST, azure_error, sign_in_page
+from tests.support.secrets import assert_no_secrets, secret_forms
 
 pytestmark = pytest.mark.anyio
 
 CANARY_PAT = "canary-pat-5d8f1e2a9b7c4d3e6f10"
 CANARY_BROKER = "canary-broker-0a1b2c3d4e5f6789"
-FORBIDDEN = (
-    CANARY_PAT,
-    CANARY_BROKER,
-    base64.b64encode(f":{CANARY_PAT}".encode()).decode(),
-)
+FORBIDDEN = secret_forms(CANARY_PAT, CANARY_BROKER)
 
 Answer = Callable[[httpx.Request], httpx.Response]
 
@@ -98,10 +94,7 @@ async def test_no_token_leaks_from_errors_logs_or_reprs(
     assert caplog.records, "the client logged nothing, so the log check proved nothing"
     # Through a broker the client never holds the PAT (the broker client does), so only the
     # broker token, which the echoed URLs carry, is its secret to keep.
-    forbidden = (CANARY_BROKER,) if via_broker else FORBIDDEN
-    for text in texts:
-        for secret in forbidden:
-            assert secret not in text
+    assert_no_secrets(texts, secret_forms(CANARY_BROKER) if via_broker else FORBIDDEN)
 
 
 async def test_request_log_lines_are_redacted(caplog: pytest.LogCaptureFixture) -> None:

@@ -30,8 +30,8 @@ from tests.doctor.conftest import (
     run_doctor,
     statuses,
 )
-from tests.integration.conftest import assert_no_secrets, secret_forms
 from tests.support.broker import Broker, brokers_for
+from tests.support.secrets import assert_no_secrets, secret_forms
 from tests.support.shared import shared_path
 
 pytestmark = pytest.mark.broker

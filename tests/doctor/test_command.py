@@ -12,7 +12,7 @@ import pytest
 from bridge.doctor import doctor_command
 from bridge.errors import EXIT_AUTH, UsageError
 from tests.doctor.conftest import ALL_PATS, FABRIKAM, TWO_PROFILES_ENVIRON
-from tests.integration.conftest import assert_no_secrets, secret_forms
+from tests.support.secrets import assert_no_secrets, secret_forms
 
 
 def _doctor(config_file: Path, output_format: str, **selection: list[str]) -> tuple[int, str]:

@@ -19,7 +19,7 @@ from tests.doctor.conftest import (
     make_profile,
     run_doctor,
 )
-from tests.integration.conftest import assert_no_secrets, secret_forms
+from tests.support.secrets import assert_no_secrets, secret_forms
 
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
 

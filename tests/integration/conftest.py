@@ -9,7 +9,6 @@ checked for in everything a test captures.
 from __future__ import annotations
 
 import asyncio
-import base64
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from functools import partial
@@ -80,23 +79,6 @@ organizations:
             default_branch: trunk
             files: {{catalog-info.yaml: "apiVersion: backstage.io/v1alpha1"}}
 """
-
-
-def secret_forms(*tokens: str) -> list[str]:
-    """Every spelling of ``tokens`` that would be a leak: raw, Basic-encoded, URL-encoded."""
-    forms: list[str] = []
-    for token in tokens:
-        forms += [token, quote(token, safe="")]
-        for user in ("", "PAT"):
-            forms.append(base64.b64encode(f"{user}:{token}".encode()).decode())
-    return list(dict.fromkeys(forms))
-
-
-def assert_no_secrets(texts: list[str], secrets: list[str]) -> None:
-    """Fail, naming the text, if any secret form appears in any text."""
-    for index, text in enumerate(texts):
-        for secret in secrets:
-            assert secret not in text, f"text #{index} leaks a token: {text[:300]!r}"
 
 
 def small_estate() -> Estate:

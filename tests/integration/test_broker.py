@@ -27,8 +27,9 @@ from bridge.errors import (
     RepositoryNotFoundError,
 )
 from bridge.secrets import Secret
-from tests.integration.conftest import assert_no_secrets, fast_retry, make_client, secret_forms
+from tests.integration.conftest import fast_retry, make_client
 from tests.support.broker import Broker, brokers_for
+from tests.support.secrets import assert_no_secrets, secret_forms
 from tests.support.shared import shared_path
 
 pytestmark = [pytest.mark.broker, pytest.mark.anyio]

@@ -29,12 +29,11 @@ from tests.integration.conftest import (
     ORG,
     REVOKED_PAT,
     UNKNOWN_PAT,
-    assert_no_secrets,
     fast_retry,
     make_client,
-    secret_forms,
 )
 from tests.support.emulator import closed_port
+from tests.support.secrets import assert_no_secrets, secret_forms
 
 pytestmark = pytest.mark.anyio
 

@@ -47,7 +47,7 @@ from bridge.emulator import (
 )
 from bridge.emulator.estate import Repository as EstateRepository
 from bridge.sync.output import entity_schema
-from tests.integration.conftest import assert_no_secrets, secret_forms
+from tests.support.secrets import assert_no_secrets, secret_forms
 
 Entity = dict[str, Any]
 
