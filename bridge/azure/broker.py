@@ -127,9 +127,7 @@ def classify_broker(
     code = body.get("code")
     if status == 401 and (code == "FILTER_BLOCKED" or body.get("message") == "blocked"):
         reason = body.get("reason")
-        message = (
-            f"the Snyk Broker client's accept rules blocked {method} /{path.partition('?')[0]}"
-        )
+        message = f"the Snyk Broker client's accept rules blocked {method} /{path}"
         if isinstance(reason, str):
             message += f" ({reason})"
         hint = blocked_hint or "add an accept rule for this request to the broker client"

@@ -22,10 +22,6 @@ class EntityRef:
     namespace: str
     name: str
 
-    def key(self) -> str:
-        """``kind:namespace/name`` lower-cased: Backstage's identity of an entity."""
-        return f"{self.kind}:{self.namespace}/{self.name}".lower()
-
 
 def _split(ref: str) -> tuple[str | None, str | None, str]:
     colon = ref.find(":")
