@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import sys
 from enum import StrEnum
-from typing import Annotated
+from typing import Annotated, Protocol, cast
 
 import typer
 
@@ -355,9 +355,7 @@ def main() -> None:
 
 def _usage_error(error: Exception) -> int | None:
     """Click's usage errors (bad option, missing argument): print them as click would."""
-    from typer._click.exceptions import ClickException
-
-    if not isinstance(error, ClickException):
+    if not isinstance(error, _click_exception()):
         if os.environ.get("CATALOG_BRIDGE_DEBUG"):
             return None
         sys.stderr.write(
@@ -365,5 +363,27 @@ def _usage_error(error: Exception) -> int | None:
             "Set CATALOG_BRIDGE_DEBUG=1 for a traceback, and please report it.\n"
         )
         return 70
-    error.show()
-    return error.exit_code
+    shown = cast(_ShownError, error)
+    shown.show()
+    return shown.exit_code
+
+
+class _ShownError(Protocol):
+    """What click's exceptions offer: a message printer and an exit code."""
+
+    exit_code: int
+
+    def show(self) -> None: ...
+
+
+def _click_exception() -> type[Exception]:
+    """Click's ``ClickException``, found through typer's public ``BadParameter``.
+
+    typer < 0.26 uses the ``click`` package, later versions a private copy of it: the
+    class hierarchy of a public name is the one spelling both have.
+    """
+    return next(
+        cls
+        for cls in typer.BadParameter.__mro__
+        if cls.__name__ == "ClickException" and issubclass(cls, Exception)
+    )
