@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Any, cast
 
 import httpx
 
@@ -26,7 +26,9 @@ def client(handler: Handler, **options: Any) -> AzureDevOpsClient:
     settings: dict[str, Any] = {"token": TOKEN, "retry": FAST}
     settings.update(options)
     organization = settings.pop("organization", ORG)
-    return AzureDevOpsClient(organization, transport=httpx.MockTransport(handler), **settings)
+    return AzureDevOpsClient(
+        organization, transport=httpx.MockTransport(cast(Any, handler)), **settings
+    )
 
 
 def in_turn(*answers: httpx.Response | Exception) -> Handler:

@@ -6,6 +6,7 @@ import base64
 import json
 import logging
 from datetime import UTC, datetime, timedelta, timezone
+from typing import Any, cast
 
 import httpx
 import pytest
@@ -547,7 +548,7 @@ async def test_organizations_elsewhere_live_under_the_api_url_without_organizati
         None,
         token=TOKEN,
         api_url="http://127.0.0.1:7340/",
-        transport=httpx.MockTransport(handler),
+        transport=httpx.MockTransport(cast(Any, handler)),
     ) as azure:
         assert len([org async for org in azure.organizations()]) == 2
     assert seen[0].startswith("http://127.0.0.1:7340/_apis/profile/profiles/me?")

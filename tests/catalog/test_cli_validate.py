@@ -35,7 +35,9 @@ LINT_ONLY = VALID.replace(
 )
 
 
-def run(*args: str, cwd: Path, stdin: str | None = None, env: dict[str, str] | None = None):
+def run(
+    *args: str, cwd: Path, stdin: str | None = None, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
     environment = {k: v for k, v in os.environ.items() if k not in ("GITHUB_ACTIONS", "TF_BUILD")}
     environment.update(env or {})
     return subprocess.run(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import ssl
 from pathlib import Path
+from typing import Any
 
 import pytest
 import trustme
@@ -323,10 +324,12 @@ def test_ca_file_is_trusted(
     assert profile.ca_file == tmp_path / "ca.pem"
     context = profile.tls_verify()
     assert isinstance(context, ssl.SSLContext)
-    organizations = [
-        dict(item[0] for item in cert["subject"]).get("organizationName")
-        for cert in context.get_ca_certs()
-    ]
+    organizations = []
+    for cert in context.get_ca_certs():
+        subject: Any = cert["subject"]  # ((("organizationName", "..."),), ...)
+        organizations += [
+            value for rdn in subject for key, value in rdn if key == "organizationName"
+        ]
     assert "catalog-bridge test CA" in organizations
 
 

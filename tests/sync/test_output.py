@@ -52,9 +52,9 @@ def entities(count: int) -> list[Entity]:
 def parse(output_format: str, text: str) -> list[Entity]:
     if output_format == "ndjson":
         return [json.loads(line) for line in text.splitlines()]
-    if output_format == "json":
-        return json.loads(text)
-    return yaml.safe_load(text)
+    parsed = json.loads(text) if output_format == "json" else yaml.safe_load(text)
+    assert isinstance(parsed, list)
+    return parsed
 
 
 def write_all(sink: output.EntitySink, items: list[Entity]) -> None:
@@ -209,7 +209,7 @@ def test_ndjson_write_failing_half_way_leaves_no_cut_line(
         real_write(descriptor, bytes(data[: len(data) // 2]))
         raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
 
-    monkeypatch.setattr(output.os, "write", disk_fills_up)
+    monkeypatch.setattr(os, "write", disk_fills_up)
     with pytest.raises(InputError, match=f"cannot write {path}: No space left on device"):
         sink.write(second)
     monkeypatch.undo()
@@ -297,7 +297,7 @@ def test_a_failed_publication_is_reported_and_cleaned_up(
     def refuse(source: str, target: str) -> None:
         raise PermissionError(errno.EACCES, os.strerror(errno.EACCES))
 
-    monkeypatch.setattr(output.os, "replace", refuse)
+    monkeypatch.setattr(os, "replace", refuse)
     with pytest.raises(InputError, match=f"cannot write {path}: Permission denied"):
         sink.close()
     assert path.read_text(encoding="utf-8") == PREVIOUS

@@ -86,7 +86,7 @@ def example_entity(**changes: Any) -> Entity:
 
 
 def _not_read(status: str, reason: str, **changes: Any) -> Entity:
-    catalog = {
+    catalog: dict[str, Any] = {
         "status": status,
         "commit": None,
         "reason": reason,
