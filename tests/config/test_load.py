@@ -323,8 +323,11 @@ def test_ca_file_is_trusted(
     assert profile.ca_file == tmp_path / "ca.pem"
     context = profile.tls_verify()
     assert isinstance(context, ssl.SSLContext)
+    # get_ca_certs() is typed loosely: a subject is a tuple of (name, value) pairs.
     organizations = [
-        dict(item[0] for item in cert["subject"]).get("organizationName")
+        dict(pair for item in cert["subject"] for pair in item if isinstance(pair, tuple)).get(
+            "organizationName"
+        )
         for cert in context.get_ca_certs()
     ]
     assert "catalog-bridge test CA" in organizations
