@@ -10,18 +10,28 @@ from typing import Annotated
 import typer
 
 from bridge import __version__
-from bridge.errors import EXIT_INTERRUPTED, BridgeError, exit_code_for
-
-EXIT_CODES_HELP = (
-    "Exit codes: 0 success; 1 problems found (invalid catalog files, or a sync with failures); "
-    "2 usage error; 3 configuration error; 4 token refused; 5 Azure DevOps or broker "
-    "unavailable; 130 interrupted."
+from bridge.errors import (
+    EXIT_CODE_MEANINGS,
+    EXIT_INTERRUPTED,
+    EXIT_OK,
+    EXIT_PROBLEMS,
+    EXIT_USAGE,
+    BridgeError,
+    exit_code_for,
 )
+
+
+def _exit_codes(*codes: int) -> str:
+    """A help epilog listing ``codes`` (all when none) with the README's wording."""
+    return "**Exit codes:**\n\n" + "\n".join(
+        f"* {code}: {meaning}" for code, meaning in EXIT_CODE_MEANINGS if not codes or code in codes
+    )
+
 
 app = typer.Typer(
     name="catalog-bridge",
     help="Keep a Backstage catalog and an Azure DevOps estate in step.",
-    epilog=EXIT_CODES_HELP,
+    epilog=_exit_codes(),
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
@@ -30,9 +40,10 @@ app = typer.Typer(
 )
 
 
-def _examples(*commands: str) -> str:
-    """A help epilog listing example command lines."""
-    return "**Examples:**\n\n" + "\n".join(f"* `{command}`" for command in commands)
+def _examples(*commands: str, exit_codes: tuple[int, ...] = ()) -> str:
+    """A help epilog listing example command lines, then the exit codes."""
+    examples = "\n".join(f"* `{command}`" for command in commands)
+    return f"**Examples:**\n\n{examples}\n\n{_exit_codes(*exit_codes)}"
 
 
 def _version(value: bool) -> None:
@@ -65,6 +76,7 @@ class OutputFormat(StrEnum):
         "catalog-bridge validate catalog-info.yaml",
         "catalog-bridge validate --format json catalogs/",
         "cat catalog-info.yaml | catalog-bridge validate -",
+        exit_codes=(EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE),
     ),
 )
 def validate(
@@ -118,10 +130,7 @@ def validate(
         typer.Option(min=1, help="Worker processes for large runs (default: all cores)."),
     ] = None,
 ) -> None:
-    """Validate catalog files exactly as Backstage would, plus tool-compatibility lint.
-
-    Exit codes: 0 all valid, 1 problems found, 2 usage error.
-    """
+    """Validate catalog files exactly as Backstage would, plus tool-compatibility lint."""
     from bridge.catalog.runner import run_validation
     from bridge.catalog.validation import ValidationOptions
 
@@ -212,12 +221,7 @@ def sync(
     ] = None,
 ) -> None:
     """Pull every repository of the configured Azure DevOps organizations, read and validate
-    their catalog files, and write repository entities with Backstage application context.
-
-    Exit codes: 0 everything synced; 1 finished with failures (an organization, project or
-    catalog file could not be read); 3 configuration error; 4 every organization refused the
-    token; 5 Azure DevOps or the broker unreachable.
-    """
+    their catalog files, and write repository entities with Backstage application context."""
     from bridge.sync.command import sync_command
     from bridge.sync.engine import SyncOptions
 
@@ -262,11 +266,7 @@ def doctor(
 ) -> None:
     """Check each profile and organization: API reachable and its version, token valid, every
     PAT scope the tool needs (Code, Project and Team, Member Entitlement Management and
-    Analytics, all read), and the broker when one is configured; with a fix per failure.
-
-    Exit codes: 0 all needed checks passed; 1 some failed; 3 configuration error; 4 a token
-    was refused; 5 Azure DevOps or the broker unreachable.
-    """
+    Analytics, all read), and the broker when one is configured; with a fix per failure."""
     from bridge.doctor import doctor_command
 
     raise typer.Exit(
