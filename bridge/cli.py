@@ -277,7 +277,7 @@ def doctor(
             output_format=output_format.value,
             environ=os.environ,
             stdout=sys.stdout,
-            color=sys.stdout.isatty(),
+            stderr=sys.stderr,
         )
     )
 

@@ -14,6 +14,7 @@ from bridge.config import Config, load_config
 from bridge.sync.engine import SyncOptions, SyncResult, synchronize
 from bridge.sync.output import open_sink
 from bridge.sync.summary import ProgressLine, render_summary
+from bridge.terminal import write_notes
 
 _DEMO_TOKEN_ENV = "CATALOG_BRIDGE_DEMO_PAT"
 
@@ -32,8 +33,7 @@ def run_sync(
     The output is written as entities arrive (NDJSON) or atomically at the end (the other
     formats), so an interrupted run never leaves a truncated file.
     """
-    for note in config.notes:
-        stderr.write(f"note: {note}\n")
+    write_notes(config.notes, stderr)
     line = ProgressLine(stderr) if progress else None
     try:
         with open_sink(output_format, output) as sink:
