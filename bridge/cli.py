@@ -17,6 +17,7 @@ from bridge.errors import (
     EXIT_PROBLEMS,
     EXIT_USAGE,
     BridgeError,
+    UsageError,
     exit_code_for,
 )
 
@@ -33,7 +34,9 @@ app = typer.Typer(
     help="Keep a Backstage catalog and an Azure DevOps estate in step.",
     epilog=_exit_codes(),
     no_args_is_help=True,
-    add_completion=False,
+    # --install-completion / --show-completion; costs nothing measurable at start (shellingham
+    # is imported by typer either way).
+    add_completion=True,
     pretty_exceptions_enable=False,
     # Docstrings are wrapped at 100 columns; markdown mode joins their lines again.
     rich_markup_mode="markdown",
@@ -155,6 +158,13 @@ def validate(
     )
 
 
+VerboseOption = typer.Option(
+    "--verbose",
+    "-v",
+    help="Log every Azure DevOps request on standard error: method, URL, HTTP status, "
+    "milliseconds, and each retry (tokens never appear).",
+)
+
 ConfigOption = Annotated[
     str | None,
     typer.Option(
@@ -217,14 +227,31 @@ def sync(
     ] = None,
     progress: Annotated[
         bool | None,
-        typer.Option(help="Show progress on standard error (default: when it is a terminal)."),
+        typer.Option(
+            help="Show a progress bar on standard error (default: when it is a terminal, "
+            "unless --quiet or --verbose)."
+        ),
     ] = None,
+    quiet: Annotated[
+        bool,
+        typer.Option(
+            "--quiet",
+            "-q",
+            help="No progress bar, and the summary only when the run did not succeed.",
+        ),
+    ] = False,
+    verbose: Annotated[bool, VerboseOption] = False,
 ) -> None:
     """Pull every repository of the configured Azure DevOps organizations, read and validate
     their catalog files, and write repository entities with Backstage application context."""
     from bridge.sync.command import sync_command
     from bridge.sync.engine import SyncOptions
+    from bridge.terminal import progress_wanted
 
+    if quiet and verbose:
+        raise UsageError("--quiet and --verbose cannot be combined")
+    if progress is None:
+        progress = progress_wanted(sys.stderr, os.environ) and not (quiet or verbose)
     options = SyncOptions(
         organizations=frozenset(org or ()),
         concurrency=concurrency,
@@ -239,7 +266,9 @@ def sync(
             output_format=output_format.value,
             environ=os.environ,
             stderr=sys.stderr,
-            progress=sys.stderr.isatty() if progress is None else progress,
+            progress=progress,
+            quiet=quiet,
+            verbose=verbose,
         )
     )
 
@@ -263,6 +292,7 @@ def doctor(
     output_format: Annotated[
         DoctorFormat, typer.Option("--format", "-f", help="table (for people) or json.")
     ] = DoctorFormat.table,
+    verbose: Annotated[bool, VerboseOption] = False,
 ) -> None:
     """Check each profile and organization: API reachable and its version, token valid, every
     PAT scope the tool needs (Code, Project and Team, Member Entitlement Management and
@@ -278,6 +308,7 @@ def doctor(
             environ=os.environ,
             stdout=sys.stdout,
             stderr=sys.stderr,
+            verbose=verbose,
         )
     )
 
@@ -291,8 +322,10 @@ def demo(
     """Run a real sync against the bundled Azure DevOps emulator and its sample estate (two
     organizations, a few dozen repositories with every kind of catalog file), over loopback."""
     from bridge.sync.command import demo_command
+    from bridge.terminal import progress_wanted
 
-    raise typer.Exit(demo_command(output=output, stderr=sys.stderr, progress=sys.stderr.isatty()))
+    progress = progress_wanted(sys.stderr, os.environ)
+    raise typer.Exit(demo_command(output=output, stderr=sys.stderr, progress=progress))
 
 
 @app.command(epilog=_examples("catalog-bridge init && $EDITOR catalog-bridge.yaml"))

@@ -84,7 +84,7 @@ from bridge.errors import (
     exit_code_for,
 )
 from bridge.secrets import redact
-from bridge.terminal import color_wanted, write_notes
+from bridge.terminal import color_wanted, request_log, write_notes
 
 Status = Literal["ok", "fail", "warn", "skip"]
 
@@ -173,14 +173,17 @@ def doctor_command(
     environ: Mapping[str, str],
     stdout: TextIO,
     stderr: TextIO,
+    verbose: bool = False,
 ) -> int:
     """``catalog-bridge doctor``: load the configuration, print its notes to ``stderr``,
     diagnose it, print the report to ``stdout`` as a ``table`` (coloured on a terminal, see
-    :func:`bridge.terminal.color_wanted`) or as ``json``, and return the exit code."""
+    :func:`bridge.terminal.color_wanted`) or as ``json``, and return the exit code.
+    ``verbose`` logs every request to ``stderr``."""
     config = load_config(config_file, environ=environ, profiles=list(profiles) or None)
     write_notes(config.notes, stderr)
     color = color_wanted(stdout, environ)
-    report = asyncio.run(diagnose(config, org_filter=organizations))
+    with request_log(stderr if verbose else None):
+        report = asyncio.run(diagnose(config, org_filter=organizations))
     stdout.write(
         render_json(report) if output_format == "json" else render_table(report, color=color)
     )

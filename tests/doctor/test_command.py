@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -26,6 +27,8 @@ def _doctor(
     config_file: Path,
     output_format: str,
     environ: Mapping[str, str] = TWO_PROFILES_ENVIRON,
+    *,
+    verbose: bool = False,
     **selection: list[str],
 ) -> tuple[int, str, str]:
     """Exit code, standard output and standard error of a doctor run."""
@@ -38,6 +41,7 @@ def _doctor(
         environ=environ,
         stdout=stdout,
         stderr=stderr,
+        verbose=verbose,
     )
     assert_no_secrets([stdout.getvalue(), stderr.getvalue()], secret_forms(*ALL_PATS))
     return code, stdout.getvalue(), stderr.getvalue()
@@ -75,3 +79,16 @@ def test_the_configuration_notes_are_printed_as_sync_prints_them(two_profiles: P
     assert code == 0 and json.loads(text)["ok"] is True  # stdout stays pure JSON
     assert notes.startswith("note: profile 'main': DOCTOR_MAIN_PAT is not set; using ")
     assert "SYSTEM_ACCESSTOKEN" in notes and notes.endswith("\n")
+
+
+def test_verbose_logs_each_request_on_standard_error(two_profiles: Path) -> None:
+    code, _, log = _doctor(two_profiles, "table", verbose=True, profiles=["stale"])
+    assert code == EXIT_AUTH
+    # The stale token is refused at connectionData: one request, HTTP 401, nothing after it
+    # (the other lines are the connections opened).
+    [line] = [line for line in log.splitlines() if not line.startswith("connecting to ")]
+    assert re.fullmatch(
+        r"GET http://127\.0\.0\.1:\d+/contoso/_apis/connectionData -> HTTP 401 in \d+ ms", line
+    )
+    # Without --verbose, nothing is logged.
+    assert _doctor(two_profiles, "table", profiles=["stale"])[2] == ""
