@@ -42,7 +42,11 @@ def emulator() -> Iterator[RunningEmulator]:
 
 
 def _sync(
-    emulator: RunningEmulator, folder: Path, *options: str, stderr_tty: bool = True
+    emulator: RunningEmulator,
+    folder: Path,
+    *options: str,
+    stderr_tty: bool = True,
+    token: str = TOKEN,
 ) -> TerminalRun:
     """``sync`` of the sample estate into a file, standard output always a terminal."""
     config = folder / "catalog-bridge.yaml"
@@ -52,15 +56,16 @@ def _sync(
         encoding="utf-8",
     )
     environ = {key: value for key, value in os.environ.items() if key != "NO_COLOR"}
-    environ.update(SAMPLE_PAT=TOKEN, TERM="xterm-256color", COLUMNS="120")
+    environ.update(SAMPLE_PAT=token, TERM="xterm-256color", COLUMNS="120")
     run = run_in_terminal(
         ["sync", "--config", str(config), "--output", str(folder / "out.ndjson"), *options],
         environ=environ,
         cwd=folder,
         stderr_tty=stderr_tty,
     )
-    assert_no_secrets([run.terminal, run.stdout, run.stderr], secret_forms(TOKEN))
-    assert len((folder / "out.ndjson").read_text(encoding="utf-8").splitlines()) == 28
+    assert_no_secrets([run.terminal, run.stdout, run.stderr], secret_forms(token))
+    if run.code == 0:
+        assert len((folder / "out.ndjson").read_text(encoding="utf-8").splitlines()) == 28
     return run
 
 
@@ -85,6 +90,17 @@ def test_quiet_draws_no_bar_and_prints_no_summary_after_a_successful_run(
 
     assert run.code == 0
     assert run.terminal == ""
+
+
+def test_quiet_still_prints_the_summary_of_a_run_that_failed(
+    emulator: RunningEmulator, tmp_path: Path
+) -> None:
+    revoked = "demo-pat-revoked-0003"  # the sample estate's revoked token
+    run = _sync(emulator, tmp_path, "--quiet", token=revoked)
+
+    assert run.code == 4
+    assert "Synced 0 repositories" in run.terminal and "Failed (1):" in run.terminal
+    assert BAR_LABEL not in run.terminal
 
 
 def test_no_bar_when_standard_error_is_not_a_terminal(
