@@ -10,29 +10,43 @@ from typing import Annotated, Protocol, cast
 import typer
 
 from bridge import __version__
-from bridge.errors import EXIT_INTERRUPTED, BridgeError, exit_code_for
-
-EXIT_CODES_HELP = (
-    "Exit codes: 0 success; 1 problems found (invalid catalog files, or a sync with failures); "
-    "2 usage error; 3 configuration error; 4 token refused; 5 Azure DevOps or broker "
-    "unavailable; 130 interrupted."
+from bridge.errors import (
+    EXIT_CODE_MEANINGS,
+    EXIT_INTERRUPTED,
+    EXIT_OK,
+    EXIT_PROBLEMS,
+    EXIT_USAGE,
+    BridgeError,
+    UsageError,
+    exit_code_for,
 )
+
+
+def _exit_codes(*codes: int) -> str:
+    """A help epilog listing ``codes`` (all when none) with the README's wording."""
+    return "**Exit codes:**\n\n" + "\n".join(
+        f"* {code}: {meaning}" for code, meaning in EXIT_CODE_MEANINGS if not codes or code in codes
+    )
+
 
 app = typer.Typer(
     name="catalog-bridge",
     help="Keep a Backstage catalog and an Azure DevOps estate in step.",
-    epilog=EXIT_CODES_HELP,
+    epilog=_exit_codes(),
     no_args_is_help=True,
-    add_completion=False,
+    # --install-completion / --show-completion; costs nothing measurable at start (shellingham
+    # is imported by typer either way).
+    add_completion=True,
     pretty_exceptions_enable=False,
     # Docstrings are wrapped at 100 columns; markdown mode joins their lines again.
     rich_markup_mode="markdown",
 )
 
 
-def _examples(*commands: str) -> str:
-    """A help epilog listing example command lines."""
-    return "**Examples:**\n\n" + "\n".join(f"* `{command}`" for command in commands)
+def _examples(*commands: str, exit_codes: tuple[int, ...] = ()) -> str:
+    """A help epilog listing example command lines, then the exit codes."""
+    examples = "\n".join(f"* `{command}`" for command in commands)
+    return f"**Examples:**\n\n{examples}\n\n{_exit_codes(*exit_codes)}"
 
 
 def _version(value: bool) -> None:
@@ -65,6 +79,7 @@ class OutputFormat(StrEnum):
         "catalog-bridge validate catalog-info.yaml",
         "catalog-bridge validate --format json catalogs/",
         "cat catalog-info.yaml | catalog-bridge validate -",
+        exit_codes=(EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE),
     ),
 )
 def validate(
@@ -118,10 +133,7 @@ def validate(
         typer.Option(min=1, help="Worker processes for large runs (default: all cores)."),
     ] = None,
 ) -> None:
-    """Validate catalog files exactly as Backstage would, plus tool-compatibility lint.
-
-    Exit codes: 0 all valid, 1 problems found, 2 usage error.
-    """
+    """Validate catalog files exactly as Backstage would, plus tool-compatibility lint."""
     from bridge.catalog.runner import run_validation
     from bridge.catalog.validation import ValidationOptions
 
@@ -145,6 +157,13 @@ def validate(
         )
     )
 
+
+VerboseOption = typer.Option(
+    "--verbose",
+    "-v",
+    help="Log every Azure DevOps request on standard error: method, URL, HTTP status, "
+    "milliseconds, and each retry (tokens never appear).",
+)
 
 ConfigOption = Annotated[
     str | None,
@@ -208,19 +227,31 @@ def sync(
     ] = None,
     progress: Annotated[
         bool | None,
-        typer.Option(help="Show progress on standard error (default: when it is a terminal)."),
+        typer.Option(
+            help="Show a progress bar on standard error (default: when it is a terminal, "
+            "unless --quiet or --verbose)."
+        ),
     ] = None,
+    quiet: Annotated[
+        bool,
+        typer.Option(
+            "--quiet",
+            "-q",
+            help="No progress bar, and the summary only when the run did not succeed.",
+        ),
+    ] = False,
+    verbose: Annotated[bool, VerboseOption] = False,
 ) -> None:
     """Pull every repository of the configured Azure DevOps organizations, read and validate
-    their catalog files, and write repository entities with Backstage application context.
-
-    Exit codes: 0 everything synced; 1 finished with failures (an organization, project or
-    catalog file could not be read); 3 configuration error; 4 every organization refused the
-    token; 5 Azure DevOps or the broker unreachable.
-    """
+    their catalog files, and write repository entities with Backstage application context."""
     from bridge.sync.command import sync_command
     from bridge.sync.engine import SyncOptions
+    from bridge.terminal import progress_wanted
 
+    if quiet and verbose:
+        raise UsageError("--quiet and --verbose cannot be combined")
+    if progress is None:
+        progress = progress_wanted(sys.stderr, os.environ) and not (quiet or verbose)
     options = SyncOptions(
         organizations=frozenset(org or ()),
         concurrency=concurrency,
@@ -235,7 +266,9 @@ def sync(
             output_format=output_format.value,
             environ=os.environ,
             stderr=sys.stderr,
-            progress=sys.stderr.isatty() if progress is None else progress,
+            progress=progress,
+            quiet=quiet,
+            verbose=verbose,
         )
     )
 
@@ -259,14 +292,11 @@ def doctor(
     output_format: Annotated[
         DoctorFormat, typer.Option("--format", "-f", help="table (for people) or json.")
     ] = DoctorFormat.table,
+    verbose: Annotated[bool, VerboseOption] = False,
 ) -> None:
     """Check each profile and organization: API reachable and its version, token valid, every
     PAT scope the tool needs (Code, Project and Team, Member Entitlement Management and
-    Analytics, all read), and the broker when one is configured; with a fix per failure.
-
-    Exit codes: 0 all needed checks passed; 1 some failed; 3 configuration error; 4 a token
-    was refused; 5 Azure DevOps or the broker unreachable.
-    """
+    Analytics, all read), and the broker when one is configured; with a fix per failure."""
     from bridge.doctor import doctor_command
 
     raise typer.Exit(
@@ -277,7 +307,8 @@ def doctor(
             output_format=output_format.value,
             environ=os.environ,
             stdout=sys.stdout,
-            color=sys.stdout.isatty(),
+            stderr=sys.stderr,
+            verbose=verbose,
         )
     )
 
@@ -291,8 +322,10 @@ def demo(
     """Run a real sync against the bundled Azure DevOps emulator and its sample estate (two
     organizations, a few dozen repositories with every kind of catalog file), over loopback."""
     from bridge.sync.command import demo_command
+    from bridge.terminal import progress_wanted
 
-    raise typer.Exit(demo_command(output=output, stderr=sys.stderr, progress=sys.stderr.isatty()))
+    progress = progress_wanted(sys.stderr, os.environ)
+    raise typer.Exit(demo_command(output=output, stderr=sys.stderr, progress=progress))
 
 
 @app.command(epilog=_examples("catalog-bridge init && $EDITOR catalog-bridge.yaml"))

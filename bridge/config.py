@@ -310,11 +310,16 @@ class _TokenRef:
 
 @dataclass(slots=True)
 class _Draft:
-    """A structurally valid profile whose environment (tokens, files) is not read yet."""
+    """A profile whose environment (tokens, files) is not read yet.
+
+    ``complete`` is False when the profile has problems of its own: its environment is still
+    checked, so that a missing variable or CA file is reported with the other problems
+    rather than after they are fixed, but no :class:`Profile` is made from it.
+    """
 
     index: int
-    name: str
-    organizations: tuple[str, ...]
+    name: str | None
+    organizations: tuple[str, ...] | None
     api_url: str
     token: _TokenRef | None
     broker_url: str | None
@@ -324,6 +329,7 @@ class _Draft:
     allow_http: bool
     ca_file: str | None
     developers_days: int
+    complete: bool = True
 
 
 @dataclass(slots=True)
@@ -420,7 +426,8 @@ class _Loader:
                 else:
                     first_index[name] = index
                     names.append(name)
-            if draft is not None and len(self.problems) == before:
+            if draft is not None:
+                draft.complete = len(self.problems) == before
                 drafts.append(draft)
         return drafts, names
 
@@ -457,8 +464,6 @@ class _Loader:
         )
         days = self.integer(profile, path, "developers_days", 0, low=0, high=MAX_DEVELOPERS_DAYS)
         ca_file = self.string(profile, path, "ca_file")
-        if name is None or organizations is None:
-            return name, None
         return name, _Draft(
             index=index,
             name=name,
@@ -565,7 +570,7 @@ class _Loader:
         token = self.token_ref(broker, key, required=True, example=_BROKER_TOKEN_EXAMPLE)
         if url is not None and self.check_url(url, (*key, "url"), allow_http):
             return url.strip(), token
-        return None, None
+        return None, token  # the token is still looked for, to report every problem at once
 
     def _check_broker_organizations(self, organizations: tuple[str, ...], path: KeyPath) -> None:
         key = (*path, "organizations")
@@ -769,21 +774,25 @@ class _Loader:
     # -- environment ----------------------------------------------------------------------
 
     def _resolve(self, draft: _Draft) -> Profile | None:
+        """Read the draft's tokens and files; its Profile, or None when anything is wrong."""
         before = len(self.problems)
-        token = self._secret(draft.token, draft.name, fallback=True) if draft.token else None
-        broker = None
-        if draft.broker_url is not None and draft.broker_token is not None:
-            broker_token = self._secret(draft.broker_token, draft.name, fallback=False)
-            if broker_token is not None:
-                broker = BrokerSettings(draft.broker_url, broker_token)
+        label = draft.name or _render(("profiles", draft.index))
+        token = self._secret(draft.token, label, fallback=True) if draft.token else None
+        broker_token = None
+        if draft.broker_token is not None:
+            broker_token = self._secret(draft.broker_token, label, fallback=False)
         ca_file = None
         if draft.ca_file is not None:
             ca_file = self._ca_file(draft.ca_file, ("profiles", draft.index, "ca_file"))
-        if len(self.problems) != before:
+        name, organizations = draft.name, draft.organizations
+        if not draft.complete or len(self.problems) != before or name is None or not organizations:
             return None
+        broker = None
+        if draft.broker_url is not None and broker_token is not None:
+            broker = BrokerSettings(draft.broker_url, broker_token)
         return Profile(
-            name=draft.name,
-            organizations=draft.organizations,
+            name=name,
+            organizations=organizations,
             api_url=draft.api_url,
             token=token,
             broker=broker,

@@ -10,6 +10,11 @@
     Who the token authenticates as (``connectionData``), or why it was refused: Azure DevOps
     answers an unknown or malformed token with its sign-in page, and an expired or revoked one
     with HTTP 401.
+``access-level``
+    The token owner's access level, from their user entitlement: Snyk Essentials needs the
+    owner to have **Basic** (or better, e.g. through a Visual Studio subscription); a
+    Stakeholder fails. Not checked without Member Entitlement Management (Read), on servers
+    without the entitlements service, or when a broker hides who the owner is.
 ``scope:code-read``, ``scope:project-read``, ``scope:member-entitlement-read``,
 ``scope:analytics-read``
     One request that needs each PAT scope Snyk Essentials relies on.
@@ -58,6 +63,7 @@ from bridge.azure import (
     Repository,
     RetryPolicy,
     Service,
+    UserEntitlement,
     UserEntitlementsPage,
 )
 from bridge.azure import versions as api_versions
@@ -78,6 +84,7 @@ from bridge.errors import (
     exit_code_for,
 )
 from bridge.secrets import redact
+from bridge.terminal import color_wanted, request_log, write_notes
 
 Status = Literal["ok", "fail", "warn", "skip"]
 
@@ -86,6 +93,7 @@ ALL_ORGANIZATIONS = "*"
 
 API = "api"
 TOKEN = "token"
+ACCESS_LEVEL = "access-level"
 ORGANIZATIONS = "organizations"
 BROKER = "broker"
 CODE_READ = "scope:code-read"
@@ -164,12 +172,18 @@ def doctor_command(
     output_format: str,
     environ: Mapping[str, str],
     stdout: TextIO,
-    color: bool,
+    stderr: TextIO,
+    verbose: bool = False,
 ) -> int:
-    """``catalog-bridge doctor``: load the configuration, diagnose it, print the report as a
-    ``table`` (``color``: with ANSI colours) or as ``json``, and return the exit code."""
+    """``catalog-bridge doctor``: load the configuration, print its notes to ``stderr``,
+    diagnose it, print the report to ``stdout`` as a ``table`` (coloured on a terminal, see
+    :func:`bridge.terminal.color_wanted`) or as ``json``, and return the exit code.
+    ``verbose`` logs every request to ``stderr``."""
     config = load_config(config_file, environ=environ, profiles=list(profiles) or None)
-    report = asyncio.run(diagnose(config, org_filter=organizations))
+    write_notes(config.notes, stderr)
+    color = color_wanted(stdout, environ)
+    with request_log(stderr if verbose else None):
+        report = asyncio.run(diagnose(config, org_filter=organizations))
     stdout.write(
         render_json(report) if output_format == "json" else render_table(report, color=color)
     )
@@ -424,6 +438,7 @@ class _Probes:
     project: str | None  # the project whose language metrics were read
     languages: _Outcome[ProjectLanguages] | None  # None: no project to ask about
     entitlements: _Outcome[UserEntitlementsPage]
+    owner: _Outcome[UserEntitlement] | None  # None: the token's owner is not known
     catalog: _Outcome[FileContent | None] | None  # None: not probed
 
     def outcomes(self) -> list[_Outcome[Any]]:
@@ -449,10 +464,11 @@ class _OrganizationProbe:
         identity = await _attempt(self.client.connection_data())
         error = identity.error
         if error is None or isinstance(error, BrokerBlockedError):
-            probes = await self._probe_scopes()
+            probes = await self._probe_scopes(identity.value)
             return [
                 self._api(identity, probes),
                 self._token(identity),
+                self._access_level(probes),
                 *self._scopes(probes),
                 *self._broker(probes),
             ]
@@ -465,7 +481,7 @@ class _OrganizationProbe:
                     _token_hint(self.profile, error),
                     detail=self._token_refused(error),
                 ),
-                *self.report.skip_scopes("not probed: the token was refused"),
+                *self.report.skip_after_token("not probed: the token was refused"),
                 *self._relay_works(),
             ]
         return self._unreachable(error)
@@ -480,10 +496,13 @@ class _OrganizationProbe:
 
     # -- probing --------------------------------------------------------------------------
 
-    async def _probe_scopes(self) -> _Probes:
+    async def _probe_scopes(self, identity: ConnectionData | None) -> _Probes:
         # User entitlements need no project: ask for them while the project chain runs.
         async with asyncio.TaskGroup() as group:
             entitlements = group.create_task(_attempt(self.client.user_entitlements()))
+            owner = None
+            if identity is not None and not identity.is_anonymous:
+                owner = group.create_task(_attempt(self.client.user_entitlement(identity.user_id)))
             projects = await _attempt(_first(self.client.projects()))
             project = projects.value.name if projects.value is not None else None
             repositories = await _attempt(_collect(self.client.repositories(project)))
@@ -497,7 +516,15 @@ class _OrganizationProbe:
             backstage = self.profile.backstage
             if self.via_broker and backstage is not None:
                 catalog = await self._read_catalog_file(backstage.filename, repositories.value)
-        return _Probes(projects, repositories, project, languages, entitlements.result(), catalog)
+        return _Probes(
+            projects,
+            repositories,
+            project,
+            languages,
+            entitlements.result(),
+            owner.result() if owner is not None else None,
+            catalog,
+        )
 
     async def _read_catalog_file(
         self, filename: str, repositories: list[Repository] | None
@@ -554,6 +581,51 @@ class _OrganizationProbe:
         name = identity.value.user_name or f"identity {identity.value.user_id}"
         whose = f"{_RELAYED_TOKEN} authenticates" if self.via_broker else "authenticated"
         return self.report.ok(TOKEN, f"{whose} as {name}")
+
+    def _access_level(self, probes: _Probes) -> Check:
+        owner = probes.owner
+        if owner is None:
+            reason = "the broker client's accept rules hide who owns the token (connectionData)"
+            return self.report.skip(ACCESS_LEVEL, f"not checked: {reason}")
+        error = owner.error
+        if isinstance(error, AuthenticationError) or isinstance(
+            probes.entitlements.error, NotFoundError
+        ):
+            # The scope check (or the missing entitlements service) says it once, there.
+            return self.report.skip(
+                ACCESS_LEVEL, f"not checked: user entitlements cannot be read ({ENTITLEMENTS_READ})"
+            )
+        if isinstance(error, NotFoundError):
+            return self.report.warn(
+                ACCESS_LEVEL,
+                "the token's owner has no user entitlement in this organization: its access "
+                "level cannot be told",
+            )
+        if isinstance(error, BrokerBlockedError):
+            return self.report.skip(
+                ACCESS_LEVEL,
+                "not checked: the broker client's accept rules block GET "
+                "/_apis/userentitlements/{userId}",
+            )
+        if error is not None:
+            return self.report.failure(ACCESS_LEVEL, error, _generic_hint(self.profile, error))
+        assert owner.value is not None  # an outcome holds a value or an error
+        return self._judge_access_level(owner.value)
+
+    def _judge_access_level(self, owner: UserEntitlement) -> Check:
+        whose = f"the token's owner{f' {owner.display_name}' if owner.display_name else ''}"
+        level = owner.license or owner.license_type or "unknown"
+        if _basic_or_better(owner):
+            return self.report.ok(ACCESS_LEVEL, f"{whose} has the {level} access level")
+        detail = f"{whose} has the {level} access level; Snyk Essentials needs Basic"
+        hint = (
+            "an organization administrator gives the token's owner the Basic access level "
+            "(Organization settings > Users > Change access level), or create the PAT as a "
+            f"user who has Basic and store it where profile '{self.profile.name}' reads its token"
+        )
+        if (owner.license_type or "").lower() in _BELOW_BASIC:
+            return self.report.fail(ACCESS_LEVEL, detail, hint)
+        return self.report.warn(ACCESS_LEVEL, f"{detail} (this access level is not known here)")
 
     # -- scopes ----------------------------------------------------------------------------
 
@@ -660,6 +732,21 @@ class _OrganizationProbe:
             self.report.failure(API, error, _api_hint(self.profile, self.client, error)),
             *self.report.skip_rest("not probed: the API did not answer usefully (see api)"),
         ]
+
+
+# accountLicenseType values: express is Basic; professional and advanced include it.
+_BASIC_OR_BETTER = frozenset({"express", "professional", "advanced", "earlyadopter"})
+_BELOW_BASIC = frozenset({"stakeholder", "none"})
+# msdnLicenseType values of Visual Studio subscriptions, which include Basic.
+_SUBSCRIPTIONS = frozenset(
+    {"professional", "platforms", "testprofessional", "premium", "ultimate", "enterprise"}
+)
+
+
+def _basic_or_better(owner: UserEntitlement) -> bool:
+    if (owner.licensing_source or "").lower() == "msdn":
+        return (owner.msdn_license_type or "").lower() in _SUBSCRIPTIONS
+    return (owner.license_type or "").lower() in _BASIC_OR_BETTER
 
 
 def _reachable(error: AzureDevOpsError) -> str:
@@ -829,12 +916,13 @@ class _Reporter:
             name, error, f"fix profile '{self.profile.name}' in the configuration file"
         )
 
-    def skip_scopes(self, reason: str) -> list[Check]:
-        return [self.skip(scope.check, reason) for scope in _SCOPES]
+    def skip_after_token(self, reason: str) -> list[Check]:
+        """Skipped ``access-level`` and scope checks."""
+        return [self.skip(ACCESS_LEVEL, reason), *(self.skip(s.check, reason) for s in _SCOPES)]
 
     def skip_rest(self, reason: str, *, broker: bool = True) -> list[Check]:
-        """Skipped ``token`` and scope checks (and ``broker``, when the profile has one)."""
-        rest = [self.skip(TOKEN, reason), *self.skip_scopes(reason)]
+        """Skipped ``token``, ``access-level`` and scope checks (and ``broker``, if any)."""
+        rest = [self.skip(TOKEN, reason), *self.skip_after_token(reason)]
         if broker and self.profile.broker is not None:
             rest.append(self.skip(BROKER, reason))
         return rest

@@ -10,14 +10,35 @@ from __future__ import annotations
 
 from bridge.secrets import redact
 
-# Exit codes, documented in `catalog-bridge --help` and the README.
+# Exit codes, documented from EXIT_CODE_MEANINGS below.
 EXIT_OK = 0
 EXIT_PROBLEMS = 1  # validation problems found, or a sync finished with failures
 EXIT_USAGE = 2  # bad command line
 EXIT_CONFIG = 3  # configuration file missing or invalid
 EXIT_AUTH = 4  # a token was refused (authentication or authorization)
 EXIT_UNAVAILABLE = 5  # Azure DevOps / broker unreachable or failing
+EXIT_INTERNAL = 70  # a bug (EX_SOFTWARE of sysexits.h)
 EXIT_INTERRUPTED = 130
+
+EXIT_CODE_MEANINGS: tuple[tuple[int, str], ...] = (
+    (EXIT_OK, "Success: every file valid / everything synced / every needed check passed"),
+    (
+        EXIT_PROBLEMS,
+        "Problems found: invalid catalog files (`validate`); a sync that finished with "
+        "failures (an organization, project or catalog file could not be read; invalid "
+        "catalog files do not fail a sync); a failed doctor check",
+    ),
+    (EXIT_USAGE, "Usage error: bad option, missing path, unknown `--profile` or `--org`"),
+    (EXIT_CONFIG, "Configuration error: the configuration file is missing or invalid"),
+    (
+        EXIT_AUTH,
+        "A token was refused (every organization refused it, or a broker blocked the request)",
+    ),
+    (EXIT_UNAVAILABLE, "Azure DevOps or the Snyk Broker could not be reached"),
+    (EXIT_INTERNAL, "Internal error: a bug, please report it"),
+    (EXIT_INTERRUPTED, "Interrupted (Ctrl-C); outputs written atomically are left as they were"),
+)
+"""Every exit code and what it means: the one source of the README's table and ``--help``."""
 
 
 class BridgeError(Exception):

@@ -466,6 +466,20 @@ class AzureDevOpsClient:
         )
         return models.parse_user_entitlements(reply.data)
 
+    async def user_entitlement(self, user_id: str) -> models.UserEntitlement:
+        """One user's entitlement (access level), e.g. the token owner's from connectionData."""
+        reply = await self._engine.send(
+            Call(
+                "GET",
+                Service.ENTITLEMENTS,
+                f"_apis/userentitlements/{segment(user_id)}",
+                versions.DEFAULT,
+                self._where(),
+                _ENTITLEMENTS_READ,
+            )
+        )
+        return models.parse_user_entitlement(reply.data)
+
     async def users(self, *, subject_types: str = "aad,msa") -> AsyncIterator[models.GraphUser]:
         """The organization's users from the Graph API (paged by continuation token)."""
         call = Call(

@@ -277,13 +277,21 @@ class ConnectionData:
 
 @dataclass(frozen=True, slots=True)
 class UserEntitlement:
-    """A member of the organization and their access level."""
+    """A member of the organization and their access level.
+
+    ``license`` is the access level's display name (``Basic``, ``Stakeholder``);
+    ``license_type`` the ``accountLicenseType`` (``express`` is Basic) and
+    ``msdn_license_type`` the Visual Studio subscription, when ``licensing_source`` is ``msdn``.
+    """
 
     id: str | None
     display_name: str | None
     principal_name: str | None
     license: str | None
     last_accessed: datetime | None
+    license_type: str | None = None
+    licensing_source: str | None = None
+    msdn_license_type: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -506,17 +514,27 @@ def parse_user_entitlements(data: object) -> UserEntitlementsPage:
     members = page.children("items") or page.children("members")
     return UserEntitlementsPage(
         total_count=page.number("totalCount"),
-        members=tuple(
-            UserEntitlement(
-                id=member.opt_text("id"),
-                display_name=member.child("user").opt_text("displayName"),
-                principal_name=member.child("user").opt_text("principalName"),
-                license=member.child("accessLevel").opt_text("licenseDisplayName"),
-                last_accessed=member.when("lastAccessedDate"),
-            )
-            for member in members
-        ),
+        members=tuple(_user_entitlement(member) for member in members),
         has_more=bool(page.opt_text("continuationToken")),
+    )
+
+
+def parse_user_entitlement(data: object) -> UserEntitlement:
+    """One ``UserEntitlement``."""
+    return _user_entitlement(_Fields(data, "user entitlement"))
+
+
+def _user_entitlement(member: _Fields) -> UserEntitlement:
+    access = member.child("accessLevel")
+    return UserEntitlement(
+        id=member.opt_text("id"),
+        display_name=member.child("user").opt_text("displayName"),
+        principal_name=member.child("user").opt_text("principalName"),
+        license=access.opt_text("licenseDisplayName"),
+        last_accessed=member.when("lastAccessedDate"),
+        license_type=access.opt_text("accountLicenseType"),
+        licensing_source=access.opt_text("licensingSource"),
+        msdn_license_type=access.opt_text("msdnLicenseType"),
     )
 
 

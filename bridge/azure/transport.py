@@ -177,6 +177,7 @@ class RequestEngine:
                     json=call.body,
                     extensions=self._extensions,
                 )
+                started = time.monotonic()
                 response = await self._transport.handle_async_request(request)
                 await response.aread()  # already read by the default transport
                 response.request = request
@@ -187,8 +188,15 @@ class RequestEngine:
             self.stats.paused += 1
         if response.status_code == 429:
             self.stats.throttled += 1
-        if _log.isEnabledFor(logging.DEBUG):
-            _log.debug("%s %s -> HTTP %d", call.method, redact(url), response.status_code)
+        if _log.isEnabledFor(logging.DEBUG):  # --verbose
+            elapsed = (time.monotonic() - started) * 1000
+            _log.debug(
+                "%s %s -> HTTP %d in %.0f ms",
+                call.method,
+                redact(url),
+                response.status_code,
+                elapsed,
+            )
         return self._interpret(response, call), retry_after
 
     def _interpret(self, response: httpx.Response, call: Call) -> Reply | Failure:

@@ -193,6 +193,18 @@ def list_user_entitlements(ctx: Context) -> Response:
     return json_response(payload, api_version=ctx.api_version)
 
 
+def get_user_entitlement(ctx: Context) -> Response:
+    """``_apis/userentitlements/{userId}``: one member's entitlement (its access level)."""
+    user_id = ctx.params["user"].lower()
+    member = next((m for m in ctx.org.members if m.identity.id == user_id), None)
+    if member is None:
+        raise api_errors.not_found(
+            f"The user with id {user_id} is not a member of this organization.",
+            "MemberNotFoundException",
+        )
+    return json_response(_entitlement(member, ctx), api_version=ctx.api_version)
+
+
 def list_graph_users(ctx: Context) -> Response:
     """``_apis/graph/users``: continuation token in the ``X-MS-ContinuationToken`` header."""
     page, token = _page(ctx, "graph", ctx.org.members, MEMBER_PAGE)

@@ -118,6 +118,13 @@ ROUTES: tuple[Route, ...] = (
         "memberentitlement.read",
     ),
     _route(
+        "members.userEntitlement",
+        "GET userentitlements/{user}",
+        core_api.get_user_entitlement,
+        _ORG,
+        "memberentitlement.read",
+    ),
+    _route(
         "graph.users",
         "GET graph/users",
         core_api.list_graph_users,

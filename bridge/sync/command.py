@@ -11,9 +11,12 @@ from pathlib import Path
 from typing import TextIO
 
 from bridge.config import Config, load_config
+from bridge.errors import EXIT_OK
+from bridge.progress import ProgressBar
 from bridge.sync.engine import SyncOptions, SyncResult, synchronize
 from bridge.sync.output import open_sink
-from bridge.sync.summary import ProgressLine, render_summary
+from bridge.sync.summary import render_summary
+from bridge.terminal import request_log, write_notes
 
 _DEMO_TOKEN_ENV = "CATALOG_BRIDGE_DEMO_PAT"
 
@@ -26,15 +29,17 @@ def run_sync(
     output_format: str,
     stderr: TextIO,
     progress: bool,
+    quiet: bool = False,
 ) -> SyncResult:
     """Sync the configuration's profiles into ``output`` and print the summary to ``stderr``.
 
     The output is written as entities arrive (NDJSON) or atomically at the end (the other
-    formats), so an interrupted run never leaves a truncated file.
+    formats), so an interrupted run never leaves a truncated file. ``progress`` draws a
+    progress bar on ``stderr``; ``quiet`` prints the summary only when the run did not
+    succeed (exit code other than 0).
     """
-    for note in config.notes:
-        stderr.write(f"note: {note}\n")
-    line = ProgressLine(stderr) if progress else None
+    write_notes(config.notes, stderr)
+    line = ProgressBar(stderr) if progress else None
     try:
         with open_sink(output_format, output) as sink:
             result = asyncio.run(synchronize(config.profiles, options, sink.write, progress=line))
@@ -44,7 +49,8 @@ def run_sync(
     finally:
         if line is not None:
             line.finish()
-    stderr.write(render_summary(result))
+    if not quiet or result.exit_code != EXIT_OK:
+        stderr.write(render_summary(result))
     return result
 
 
@@ -58,18 +64,23 @@ def sync_command(
     environ: Mapping[str, str],
     stderr: TextIO,
     progress: bool,
+    quiet: bool = False,
+    verbose: bool = False,
 ) -> int:
-    """``catalog-bridge sync``: returns the exit code."""
+    """``catalog-bridge sync``: returns the exit code. ``quiet`` and ``progress``: see
+    :func:`run_sync`; ``verbose`` logs every request to ``stderr``."""
     config = load_config(config_file, environ=environ, profiles=list(profiles) or None)
     options = replace(options, organizations=config.organization_filter(options.organizations))
-    result = run_sync(
-        config,
-        options,
-        output=output,
-        output_format=output_format,
-        stderr=stderr,
-        progress=progress,
-    )
+    with request_log(stderr if verbose else None):
+        result = run_sync(
+            config,
+            options,
+            output=output,
+            output_format=output_format,
+            stderr=stderr,
+            progress=progress,
+            quiet=quiet,
+        )
     return result.exit_code
 
 

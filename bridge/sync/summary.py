@@ -1,9 +1,6 @@
-"""The end-of-run summary of a sync, and the progress line shown while it runs."""
+"""The end-of-run summary of a sync."""
 
 from __future__ import annotations
-
-import time
-from typing import TextIO
 
 from bridge.errors import AzureDevOpsError, BridgeError
 from bridge.sync.engine import SyncResult
@@ -45,29 +42,3 @@ def render_summary(result: SyncResult) -> str:
         lines.append(f"Failed ({len(result.failures)}):")
         lines += [f"  {failure.where}: {_detail(failure.error)}" for failure in result.failures]
     return "\n".join(lines) + "\n"
-
-
-class ProgressLine:
-    """A self-updating line on a terminal: repositories done out of those listed so far."""
-
-    def __init__(self, stream: TextIO, *, interval: float = 0.2) -> None:
-        self.stream = stream
-        self.interval = interval
-        self._shown_at = 0.0
-        self._width = 0
-
-    def __call__(self, done: int, listed: int) -> None:
-        now = time.monotonic()
-        if now - self._shown_at < self.interval:
-            return
-        self._shown_at = now
-        text = f"syncing: {done:,} of {listed:,} repositories listed so far"
-        self.stream.write("\r" + text.ljust(self._width))
-        self.stream.flush()
-        self._width = len(text)
-
-    def finish(self) -> None:
-        """Erase the line (the summary follows)."""
-        if self._width:
-            self.stream.write("\r" + " " * self._width + "\r")
-            self.stream.flush()

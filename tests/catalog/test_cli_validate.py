@@ -225,5 +225,5 @@ def test_help_documents_exit_codes_and_examples(repo: Path) -> None:
         check=True,
     )
     text = " ".join(result.stdout.split())
-    assert "0 all valid, 1 problems found, 2 usage error" in text
+    assert "Exit codes: • 0: Success: every file valid" in text
     assert "catalog-bridge validate catalog-info.yaml" in text

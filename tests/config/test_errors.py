@@ -519,7 +519,32 @@ def test_environment_problems_are_reported_with_structure_problems(
     assert [(p.line, p.key) for p in error.problems] == [
         (4, "profiles[0].token_env"),
         (6, "profiles[1].organizations"),
+        (7, "profiles[1].token_env"),  # a profile with problems still has its variable checked
     ]
+
+
+def test_a_profile_with_problems_still_has_its_variable_and_files_checked(
+    write_config: WriteConfig, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    # Before, a missing token variable or CA file came only once the rest was fixed.
+    monkeypatch.delenv("ADO_PAT")
+    monkeypatch.delenv("SNYK_BROKER_TOKEN")
+    path = write_config(
+        HEAD
+        + "    token_env: ADO_PAT\n    concurrency: 0\n    ca_file: ca.pem\n"
+        + "  - name: b\n    organizations: [fabrikam]\n"
+        + "    broker: {url: 'http://broker.example', token_env: SNYK_BROKER_TOKEN}\n"
+    )
+    error = config_problems(path)
+    assert [(p.line, p.key) for p in error.problems] == [
+        (4, "profiles[0].token_env"),
+        (5, "profiles[0].concurrency"),
+        (6, "profiles[0].ca_file"),
+        (9, "profiles[1].broker.url"),
+        (9, "profiles[1].broker.token_env"),
+    ]
+    assert f"CA file {str(tmp_path / 'ca.pem')!r} does not exist" in str(error)
+    assert "environment variable SNYK_BROKER_TOKEN is not set" in str(error)
 
 
 @pytest.mark.parametrize(

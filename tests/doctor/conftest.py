@@ -26,8 +26,10 @@ NO_PROJECTS_PAT = "canary-doctor-no-projects-6c0e2a4b8d1f7a35"
 REVOKED_PAT = "canary-doctor-revoked-1d7f3b9e5c2a4860"
 ONE_ORGANIZATION_PAT = "canary-doctor-one-org-5a7c9e1b3d0f2468"
 UNKNOWN_PAT = "canary-doctor-unknown-9b5d1f7a3e0c2468"  # the estate does not know it
+STAKEHOLDER_PAT = "canary-doctor-stakeholder-4e6a8c0b2d1f3579"  # its owner has Stakeholder
 ALL_PATS = (
     FULL_PAT,
+    STAKEHOLDER_PAT,
     NO_ENTITLEMENTS_PAT,
     NO_PROJECTS_PAT,
     REVOKED_PAT,
@@ -38,6 +40,7 @@ ALL_PATS = (
 CONTOSO, FABRIKAM = "contoso", "fabrikam"
 PROJECT = "Payments Platform"
 ADMIN_NAME = "Ada Admin"
+STAKEHOLDER_NAME = "Sam Stakeholder"
 
 ESTATE_YAML = f"""
 tokens:
@@ -50,10 +53,15 @@ tokens:
     scopes: [code.read, memberentitlement.read, analytics.read]
   - {{name: revoked, value: {REVOKED_PAT}, revoked: true}}
   - {{name: one-organization, value: {ONE_ORGANIZATION_PAT}, organizations: [{CONTOSO}]}}
+  - name: stakeholder
+    value: {STAKEHOLDER_PAT}
+    user: {{name: {STAKEHOLDER_NAME}, email: sam@contoso.example}}
+    organizations: [{CONTOSO}]
 organizations:
   - name: {CONTOSO}
     users:
       - {{name: Grace Hopper, email: grace@contoso.example}}
+      - {{name: {STAKEHOLDER_NAME}, email: sam@contoso.example, license: Stakeholder}}
     projects:
       - name: {PROJECT}
         repositories:
@@ -90,7 +98,7 @@ SCOPE_CHECKS = (
     "scope:member-entitlement-read",
     "scope:analytics-read",
 )
-ORGANIZATION_CHECKS = ("api", "token", *SCOPE_CHECKS)
+ORGANIZATION_CHECKS = ("api", "token", "access-level", *SCOPE_CHECKS)
 
 
 def estate() -> Estate:

@@ -94,6 +94,7 @@ def test_default_rules_skip_the_token_check_and_name_the_rules_to_add(
     assert _checks(report) == {
         "api": "ok",
         "token": "skip",
+        "access-level": "skip",
         "scope:code-read": "ok",
         "scope:project-read": "ok",
         "scope:member-entitlement-read": "fail",
@@ -132,6 +133,7 @@ def test_essentials_rules_let_the_token_check_through_the_broker(
     assert _checks(report) == {
         "api": "ok",
         "token": "ok",
+        "access-level": "skip",
         "scope:code-read": "ok",
         "scope:project-read": "ok",
         "scope:member-entitlement-read": "fail",

@@ -33,6 +33,8 @@ from tests.doctor.conftest import (
     PROJECT,
     REVOKED_PAT,
     SCOPE_CHECKS,
+    STAKEHOLDER_NAME,
+    STAKEHOLDER_PAT,
     TWO_PROFILES_ENVIRON,
     UNKNOWN_PAT,
     by_name,
@@ -55,9 +57,30 @@ def test_a_full_access_token_passes_every_check(cloud: RunningEmulator) -> None:
     assert "api-version 7.1" in found["api"].detail
     assert "cloud" in found["api"].detail
     assert ADMIN_NAME in found["token"].detail
+    assert (
+        found["access-level"].detail == f"the token's owner {ADMIN_NAME} has the Basic access level"
+    )
     assert f"project '{PROJECT}'" in found["scope:code-read"].detail
     assert f"project '{PROJECT}'" in found["scope:analytics-read"].detail
     assert report.ok and report.exit_code == EXIT_OK
+
+
+def test_a_stakeholder_owned_token_fails_the_access_level_check(cloud: RunningEmulator) -> None:
+    # Snyk Essentials needs the PAT's owner to have the Basic access level.
+    report = run_doctor(make_profile(cloud.base_url, token=STAKEHOLDER_PAT))
+
+    checks = checks_of(report, CONTOSO)
+    assert [check.name for check in checks] == list(ORGANIZATION_CHECKS)
+    failed = by_name(checks)["access-level"]
+    assert failed.status == "fail"
+    assert failed.detail == (
+        f"the token's owner {STAKEHOLDER_NAME} has the Stakeholder access level; "
+        "Snyk Essentials needs Basic"
+    )
+    assert failed.hint is not None
+    assert "Basic access level" in failed.hint and "Change access level" in failed.hint
+    assert report.failures == (failed,)  # the token and every scope are fine
+    assert report.exit_code == EXIT_PROBLEMS
 
 
 def test_a_missing_scope_fails_exactly_that_check(cloud: RunningEmulator) -> None:
@@ -67,6 +90,7 @@ def test_a_missing_scope_fails_exactly_that_check(cloud: RunningEmulator) -> Non
     assert statuses(checks) == {
         "api": "ok",
         "token": "ok",
+        "access-level": "skip",
         "scope:code-read": "ok",
         "scope:project-read": "ok",
         "scope:member-entitlement-read": "fail",
@@ -190,7 +214,7 @@ def test_all_organizations_lists_those_the_token_sees(cloud: RunningEmulator) ->
     listing, *rest = report.checks
     assert (listing.organization, listing.name, listing.status) == ("*", "organizations", "ok")
     assert f"2 organizations: {CONTOSO}, {FABRIKAM}" in listing.detail
-    assert [check.organization for check in rest] == [CONTOSO] * 6 + [FABRIKAM] * 6
+    assert [check.organization for check in rest] == [CONTOSO] * 7 + [FABRIKAM] * 7
     assert all(check.status == "ok" for check in rest)
     assert report.ok
 
@@ -288,7 +312,8 @@ generate: {{organizations: 12, projects_per_organization: 1, repositories_per_pr
 
     assert report.ok
     assert len({check.organization for check in report.checks}) == 13  # "*" and 12
-    # An organization has at most two requests in flight (entitlements beside the project
-    # chain), so more than two at once means several organizations were being checked.
+    # An organization has at most three requests in flight (the entitlements list and the
+    # owner's entitlement beside the project chain), so more than three at once means several
+    # organizations were being checked.
     peak = emulator.stats.snapshot()["max_in_flight"]
-    assert 3 <= peak <= 2 * 3
+    assert 4 <= peak <= 3 * 3

@@ -75,7 +75,7 @@ def test_a_passing_report_has_no_hint_section(cloud: RunningEmulator) -> None:
 
     assert "How to fix" not in table
     assert table.rstrip().endswith(
-        "6 checks: 6 ok, 0 failed, 0 warned, 0 skipped; all needed checks passed"
+        "7 checks: 7 ok, 0 failed, 0 warned, 0 skipped; all needed checks passed"
     )
 
 
@@ -108,6 +108,7 @@ def test_json_groups_checks_by_profile_and_organization(mixed: DoctorReport) -> 
     assert [c["name"] for c in partial["checks"]] == [
         "api",
         "token",
+        "access-level",
         "scope:code-read",
         "scope:project-read",
         "scope:member-entitlement-read",
