@@ -13,6 +13,7 @@ from typing import Literal
 from bridge.emulator.validation import Node
 
 CLOUD_CEILING = "7.1"
+CLOUD_PREVIEW_CEILING = "7.2"  # the cloud previews its next version (reference §5)
 ONPREM_CEILING = "6.0"  # Azure DevOps Server 2020
 
 
@@ -92,6 +93,14 @@ class EmulatorOptions:
         if self.api_ceiling:
             return self.api_ceiling
         return ONPREM_CEILING if self.layout == "onprem" else CLOUD_CEILING
+
+    @property
+    def preview_ceiling(self) -> str:
+        """The highest api-version served in ``-preview`` form: the cloud's next version,
+        else the ceiling (a server, or a ceiling set on purpose, previews nothing newer)."""
+        if self.layout == "cloud" and not self.api_ceiling:
+            return CLOUD_PREVIEW_CEILING
+        return self.ceiling
 
 
 def options_from_node(node: Node) -> EmulatorOptions:
