@@ -217,7 +217,8 @@ class Token:
 
     ``organizations`` is None for a token created for all accessible organizations;
     otherwise the lower-cased names it may see. ``name`` labels the token in stats and
-    errors; the value itself is never shown.
+    errors; the value itself is never shown in answers. ``value_env`` names the environment
+    variable the value was read from, if it was (so it is named, not shown, on start-up).
     """
 
     name: str
@@ -226,6 +227,7 @@ class Token:
     scopes: frozenset[str]
     organizations: frozenset[str] | None = None
     revoked: bool = False
+    value_env: str | None = None
 
     def can_see(self, organization: str) -> bool:
         """Whether the token may reach ``organization``."""

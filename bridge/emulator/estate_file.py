@@ -384,6 +384,7 @@ def _tokens(
                 _scopes(table),
                 _visible(table, organizations),
                 table.flag("revoked", False),
+                table.text_at("value_env", "") or None,
             )
         )
     return tokens
