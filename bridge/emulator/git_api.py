@@ -55,10 +55,16 @@ def get_repository(ctx: Context) -> Response:
 
 
 def resolve_version(
-    repo: Repository, history: History, version: str | None, kind: str | None
+    repo: Repository,
+    history: History,
+    version: str | None,
+    kind: str | None,
+    options: str | None = None,
 ) -> Commit:
-    """The commit a version descriptor names (``kind`` as :data:`VERSION_TYPE` reads it);
-    the default branch when there is none."""
+    """The commit a version descriptor names (``kind`` and ``options`` as
+    :data:`VERSION_TYPE` and :data:`VERSION_OPTIONS` read them); the default branch when
+    there is none. ``firstParent`` and ``previousChange`` step back to the first parent
+    (``HEAD^``): in these linear histories the change before a version is its parent."""
     kind = kind or "branch"
     if version is None:
         kind, version = "branch", repo.default_branch or ""
@@ -71,6 +77,8 @@ def resolve_version(
     elif len(version) >= 7:
         matches = [c for cid, c in history.commits.items() if cid.startswith(version.lower())]
         found = matches[0] if len(matches) == 1 else None
+    if found is not None and options in ("firstparent", "previouschange"):
+        found = history.commits[found.parents[0]] if found.parents else None
     if found is None:
         raise api_errors.version_unresolvable(_VERSION_KINDS[kind], version, repo.name)
     return found
@@ -118,13 +126,14 @@ def _item(
     return shape
 
 
-def _version_of(ctx: Context, names: tuple[str, str, str]) -> tuple[str | None, str | None]:
-    """``(version, versionType)`` of a descriptor spelled by ``names`` (or the short
-    ``version``/``versionType``/``versionOptions`` forms)."""
-    version_name, type_name, options_name = names
-    ctx.enum_param(VERSION_OPTIONS, options_name, "versionOptions")
-    kind = ctx.enum_param(VERSION_TYPE, type_name, "versionType")
-    return ctx.text_param(version_name, "version"), kind
+def _version_of(ctx: Context, prefix: str) -> tuple[str | None, str | None, str | None]:
+    """``(version, versionType, versionOptions)`` of the descriptor ``{prefix}.*`` in the
+    query (or the short ``version``/``versionType``/``versionOptions`` forms)."""
+    return (
+        ctx.text_param(f"{prefix}.version", "version"),
+        ctx.enum_param(VERSION_TYPE, f"{prefix}.versionType", "versionType"),
+        ctx.enum_param(VERSION_OPTIONS, f"{prefix}.versionOptions", "versionOptions"),
+    )
 
 
 def get_items(ctx: Context) -> Response:
@@ -133,15 +142,8 @@ def get_items(ctx: Context) -> Response:
     if repo.is_empty:
         raise api_errors.no_branches(repo.name)
     history = repo.history
-    version, kind = _version_of(
-        ctx,
-        (
-            "versionDescriptor.version",
-            "versionDescriptor.versionType",
-            "versionDescriptor.versionOptions",
-        ),
-    )
-    commit = resolve_version(repo, history, version, kind)
+    version, kind, options = _version_of(ctx, "versionDescriptor")
+    commit = resolve_version(repo, history, version, kind, options)
     latest = ctx.flag_param("latestProcessedChange")
     raw_path = ctx.text_param("path")
     if raw_path is None:
@@ -254,11 +256,11 @@ def items_batch(ctx: Context) -> Response:
         if not isinstance(descriptor, dict):
             raise api_errors.invalid_argument(f"itemDescriptors[{index}] is not an object.")
         fields = {name: _descriptor_text(descriptor, name) for name in _DESCRIPTOR_FIELDS}
-        if fields["versionOptions"] is not None:
-            VERSION_OPTIONS.parse("versionOptions", fields["versionOptions"])
+        options = fields["versionOptions"]
+        options = VERSION_OPTIONS.parse("versionOptions", options) if options else None
         kind = fields["versionType"]
         kind = VERSION_TYPE.parse("versionType", kind) if kind is not None else None
-        commit = resolve_version(repo, history, fields["version"], kind)
+        commit = resolve_version(repo, history, fields["version"], kind, options)
         level = fields["recursionLevel"]
         level = RECURSION.parse("recursionLevel", level) if level is not None else "none"
         scope = _normal_path(fields["path"] or "/")
@@ -287,13 +289,11 @@ def _date_param(ctx: Context, name: str) -> datetime | None:
 def list_commits(ctx: Context) -> Response:
     """``…/commits``: newest first, ``searchCriteria.*`` filters, ``$top``/``$skip`` paging."""
     repo = ctx.repository()
-    version = ctx.text_param("searchCriteria.itemVersion.version")
-    ctx.enum_param(VERSION_OPTIONS, "searchCriteria.itemVersion.versionOptions")
-    kind = ctx.enum_param(VERSION_TYPE, "searchCriteria.itemVersion.versionType")
+    version, kind, options = _version_of(ctx, "searchCriteria.itemVersion")
     if repo.is_empty and version is None:
         return json_response({"count": 0, "value": []}, api_version=ctx.api_version)
     history = repo.history
-    start = resolve_version(repo, history, version, kind)
+    start = resolve_version(repo, history, version, kind, options)
     top = ctx.int_param("searchCriteria.$top", "$top", default=PAGE)
     skip = ctx.int_param("searchCriteria.$skip", "$skip", default=0)
     author = (ctx.text_param("searchCriteria.author") or "").lower()

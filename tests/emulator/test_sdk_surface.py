@@ -253,3 +253,25 @@ def test_folders_trees_and_blobs_have_git_ids(client: httpx.Client, tmp_path: Pa
     assert as_json["size"] == 14 and as_json["objectId"] == readme["objectId"]
     assert client.get(f"{REPO}/blobs/{'0' * 40}", params=API).status_code == 404
     assert client.get(f"{REPO}/trees/{'0' * 40}", params=API).status_code == 404
+
+
+def test_version_options_step_back_to_the_first_parent(client: httpx.Client) -> None:
+    commits = client.get(f"{REPO}/commits", params=API).json()["value"]
+    tip, parent = commits[0]["commitId"], commits[1]["commitId"]
+    for options in ("firstParent", "1", "2", "PREVIOUSCHANGE"):
+        item = client.get(
+            f"{REPO}/items",
+            params={**API, "path": "/README.md", "$format": "json",
+                    "versionDescriptor.versionOptions": options},
+        ).json()  # fmt: skip
+        assert item["commitId"] == parent, options
+    same = client.get(
+        f"{REPO}/items",
+        params={**API, "path": "/README.md", "$format": "json", "versionOptions": "0"},
+    )
+    assert same.json()["commitId"] == tip
+    older = client.get(
+        f"{REPO}/commits",
+        params={**API, "searchCriteria.itemVersion.versionOptions": "firstParent"},
+    )
+    assert [c["commitId"] for c in older.json()["value"]] == [c["commitId"] for c in commits[1:]]
