@@ -309,7 +309,9 @@ def init(
 
 @app.command(
     epilog=_examples(
-        "catalog-bridge emulator", "catalog-bridge emulator --estate estate.yaml --port 8080 --tls"
+        "catalog-bridge emulator",
+        "catalog-bridge emulator --estate estate.yaml --port 8080 --tls",
+        "catalog-bridge emulator --faults server_error_rate=0.1,seed=7 --latency 25",
     ),
 )
 def emulator(
