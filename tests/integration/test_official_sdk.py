@@ -89,7 +89,10 @@ def test_projects_repositories_items_commits_refs_and_teams(cloud: RunningEmulat
     teams = core.get_teams(project.id)
     assert teams[0].name == project.default_team.name == "Payments Team"
     members = core.get_team_members_with_extended_properties(project.id, teams[0].id)
-    assert isinstance(members, list)
+    assert [(m.identity.unique_name, m.is_team_admin) for m in members] == [
+        ("grace@contoso.example", True),
+        ("alan@contoso.example", False),
+    ]
 
 
 def test_push_and_pull_request(cloud: RunningEmulator) -> None:
