@@ -342,7 +342,9 @@ def init(
 
 @app.command(
     epilog=_examples(
-        "catalog-bridge emulator", "catalog-bridge emulator --estate estate.yaml --port 8080 --tls"
+        "catalog-bridge emulator",
+        "catalog-bridge emulator --estate estate.yaml --port 8080 --tls",
+        "catalog-bridge emulator --faults server_error_rate=0.1,seed=7 --latency 25",
     ),
 )
 def emulator(
@@ -355,12 +357,32 @@ def emulator(
     tls: Annotated[
         bool, typer.Option(help="Serve HTTPS with a throw-away certificate (needs trustme).")
     ] = False,
+    faults: Annotated[
+        str | None,
+        typer.Option(
+            metavar="KEY=NUMBER,...",
+            help="Inject faults, e.g. server_error_rate=0.1,reset_rate=0.02,seed=7 (the keys "
+            "of the estate file's options.faults; these win over the file).",
+        ),
+    ] = None,
+    latency: Annotated[
+        float | None,
+        typer.Option(min=0, metavar="MS", help="Delay every answer by MS milliseconds."),
+    ] = None,
 ) -> None:
     """Serve an emulated Azure DevOps estate over HTTP(S) until interrupted; the first line
-    printed is its base URL (point a profile's api_url, Backstage or scripts at it)."""
+    printed is its base URL (point a profile's api_url, Backstage or scripts at it), then
+    the tokens it accepts."""
     from bridge.emulator import sample_estate_path, serve_forever
 
-    serve_forever(estate or sample_estate_path(), host=host, port=port, tls=tls)
+    serve_forever(
+        estate or sample_estate_path(),
+        host=host,
+        port=port,
+        tls=tls,
+        faults=faults,
+        latency_ms=latency,
+    )
 
 
 def main() -> None:

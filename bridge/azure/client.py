@@ -224,13 +224,19 @@ class AzureDevOpsClient:
     async def file_content(
         self, project: str, repository: str, path: str, *, branch: str | None = None
     ) -> models.FileContent | None:
-        """A file's text at the default branch (or ``branch``); None if there is no such file.
+        """A file's text at the default branch (or ``branch``), with the commit it was read
+        at and (same request) the commit that last changed it; None if there is no such file.
 
         Missing file (``TF401174``) and a folder at ``path`` give None. An empty repository,
         an unknown branch or repository raise. Through a broker, a read the accept rules
         block raises BrokerBlockedError saying which rule to add, never None.
         """
-        params = {"path": path, "includeContent": "true", "$format": "json"}
+        params = {
+            "path": path,
+            "includeContent": "true",
+            "latestProcessedChange": "true",
+            "$format": "json",
+        }
         if branch is not None:
             params["versionDescriptor.version"] = branch.removeprefix("refs/heads/")
             params["versionDescriptor.versionType"] = "branch"

@@ -139,12 +139,14 @@ class Repository:
 
 @dataclass(frozen=True, slots=True)
 class FileContent:
-    """A file's text at a version, with the commit and blob it was read from."""
+    """A file's text at a version: the commit it was read at (``GitItem.commitId``), the
+    commit that last changed it (``latestProcessedChange``) and its blob."""
 
     path: str
     text: str
     commit_id: str | None
     object_id: str | None
+    last_change_id: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -372,6 +374,7 @@ def parse_file(data: object, requested_path: str) -> FileContent | None:
         text=item.opt_text("content") or "",
         commit_id=item.opt_text("commitId"),
         object_id=item.opt_text("objectId"),
+        last_change_id=item.child("latestProcessedChange").opt_text("commitId"),
     )
 
 

@@ -106,9 +106,7 @@ def no_branches(repository: str, *, status: int = 404) -> ApiError:
     """VS403403: the repository is empty (404 for items, 400 for branch stats)."""
     message = f"VS403403: Cannot find any branches for the {repository} repository."
     if status == 400:
-        return ApiError(
-            400, message, "ArgumentException", "System.ArgumentException, mscorlib", event_id=0
-        )
+        return invalid_argument(message)
     return _git(status, message, "GitItemNotFoundException")
 
 
@@ -144,6 +142,13 @@ def duplicate_pull_request() -> ApiError:
 def internal_error(status: int = 500) -> ApiError:
     """TF400898: the service failed (the emulator itself, or an injected 5xx)."""
     return ApiError(status, "TF400898: An Internal Error Occurred.", "InternalServerErrorException")
+
+
+def invalid_argument(message: str) -> ApiError:
+    """A 400 ``System.ArgumentException`` (what the service answers for bad arguments)."""
+    return ApiError(
+        400, message, "ArgumentException", "System.ArgumentException, mscorlib", event_id=0
+    )
 
 
 def bad_request(message: str, type_key: str = "InvalidArgumentValueException") -> ApiError:

@@ -133,11 +133,13 @@ class EmulatorApp:
                 estate=self.estate,
                 token=caller,
                 api_version=check_version(
-                    request, preview_only=route.preview_only, ceiling=self.options.ceiling
+                    request,
+                    preview_only=route.preview_only,
+                    ceiling=self.options.ceiling,
+                    preview_ceiling=self.options.preview_ceiling,
                 ),
                 now=self._now,
-                onprem=self.options.layout == "onprem",
-                virtual_directory=self.options.virtual_directory,
+                options=self.options,
                 organization=organization,
                 params=found.params,
             )

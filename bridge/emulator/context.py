@@ -10,9 +10,11 @@ from datetime import datetime
 from typing import Any
 
 from bridge.emulator import api_errors
+from bridge.emulator.enums import QueryEnum
 from bridge.emulator.estate import Estate, Organization, Project, Repository, Token
 from bridge.emulator.links import Links
 from bridge.emulator.messages import Request
+from bridge.emulator.options import EmulatorOptions
 
 _GUID = re.compile(r"[0-9a-fA-F]{8}-(?:[0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}")
 
@@ -31,12 +33,16 @@ class Context:
     token: Token
     api_version: str
     now: Callable[[], datetime]
-    onprem: bool
-    virtual_directory: str
+    options: EmulatorOptions
     organization: Organization | None = None
     project: Project | None = None
     params: dict[str, str] = field(default_factory=dict)
     _links: Links | None = field(default=None, init=False, repr=False)
+
+    @property
+    def onprem(self) -> bool:
+        """Whether the on-premises layout is served."""
+        return self.options.layout == "onprem"
 
     @property
     def query(self) -> Mapping[str, str]:
@@ -58,7 +64,7 @@ class Context:
                 self.request.base_url,
                 self.org.name,
                 onprem=self.onprem,
-                virtual_directory=self.virtual_directory,
+                virtual_directory=self.options.virtual_directory,
             )
         return self._links
 
@@ -104,6 +110,15 @@ class Context:
             value = self.query.get(name.lower())
             if value:
                 return value
+        return None
+
+    def enum_param(self, kind: QueryEnum, *names: str) -> str | None:
+        """The first present query parameter among ``names`` as a member of ``kind``
+        (lower-cased); a value the service would not bind answers 400."""
+        for name in names:
+            value = self.query.get(name.lower())
+            if value:
+                return kind.parse(name, value)
         return None
 
     def flag_param(self, name: str) -> bool:

@@ -9,13 +9,14 @@ from typing import Any
 from bridge.emulator import api_errors, shapes
 from bridge.emulator.auth import unauthorized
 from bridge.emulator.context import Context, continuation_token, is_guid
-from bridge.emulator.estate import LanguageShare, Member
+from bridge.emulator.estate import LanguageShare, Member, Project, Team
 from bridge.emulator.identity import Identity, format_timestamp
 from bridge.emulator.links import encode
 from bridge.emulator.messages import Response, json_response
 
 PROJECT_PAGE = 100
 MEMBER_PAGE = 100
+TEAM_PAGE = 100
 _TENANT = "72f988bf-86f1-41af-91ab-2d7cd011db47"  # any fixed GUID: identities name a tenant
 _DEPLOYMENT_NAMESPACE = uuid.UUID("0f8a0e5c-7c7e-4c1b-9a53-6d0f3f1c2b9e")
 _LICENSE_TYPES = {
@@ -87,12 +88,84 @@ def get_project(ctx: Context) -> Response:
             "versioncontrol": {"sourceControlType": "Git", "gitEnabled": "true"},
             "processTemplate": {"templateName": "Agile"},
         }
+    default = project.team_list()[0]
     shape["defaultTeam"] = {
-        "id": str(uuid.uuid5(uuid.UUID(project.id), "team")),
-        "name": f"{project.name} Team",
-        "url": links.api(f"projects/{project.id}/teams"),
+        "id": default.id,
+        "name": default.name,
+        "url": links.api(f"projects/{project.id}/teams/{default.id}"),
     }
     return json_response(shape, api_version=ctx.api_version)
+
+
+# --- teams --------------------------------------------------------------------------------
+
+
+def _team_project(ctx: Context) -> Project:
+    key = ctx.params["project"]
+    project = ctx.org.project(key)
+    if project is None:
+        raise api_errors.project_not_found(key, by_id=is_guid(key))
+    return project
+
+
+def _team_shape(team: Team, project: Project, ctx: Context) -> dict[str, Any]:
+    """A ``WebApiTeam``."""
+    return {
+        "id": team.id,
+        "name": team.name,
+        "url": ctx.links.api(f"projects/{project.id}/teams/{team.id}"),
+        "description": team.description,
+        "identityUrl": ctx.links.identity(team.id),
+        "projectName": project.name,
+        "projectId": project.id,
+    }
+
+
+def _team(ctx: Context, project: Project) -> Team:
+    key = ctx.params["team"]
+    team = project.team(key)
+    if team is None:
+        raise api_errors.not_found(
+            f"VS800083: The team with id or name '{key}' does not exist.",
+            "TeamNotFoundException",
+        )
+    return team
+
+
+def _slice(ctx: Context, items: Sequence[Any]) -> list[Any]:
+    skip = ctx.int_param("$skip", default=0)
+    return list(items[skip : skip + (ctx.int_param("$top", default=0) or TEAM_PAGE)])
+
+
+def list_teams(ctx: Context) -> Response:
+    """``_apis/projects/{project}/teams``: the default team first, ``$top``/``$skip``;
+    ``$mine=true`` keeps the caller's teams."""
+    project = _team_project(ctx)
+    teams = project.team_list()
+    if ctx.flag_param("$mine"):
+        caller = ctx.token.identity.id
+        teams = [team for team in teams if any(m.id == caller for m in team.members)]
+    value = [_team_shape(team, project, ctx) for team in _slice(ctx, teams)]
+    return json_response({"value": value, "count": len(value)}, api_version=ctx.api_version)
+
+
+def get_team(ctx: Context) -> Response:
+    """``_apis/projects/{project}/teams/{team}``: one team by name or id."""
+    project = _team_project(ctx)
+    shape = _team_shape(_team(ctx, project), project, ctx)
+    return json_response(shape, api_version=ctx.api_version)
+
+
+def list_team_members(ctx: Context) -> Response:
+    """``…/teams/{team}/members``: ``TeamMember`` items (identity and ``isTeamAdmin``)."""
+    project = _team_project(ctx)
+    team = _team(ctx, project)
+    links = ctx.links
+    value = [
+        {"isTeamAdmin": member.id in team.admins, "identity": shapes.identity_ref(member, links)}
+        for member in _slice(ctx, team.members)
+    ]
+    return json_response({"value": value, "count": len(value)}, api_version=ctx.api_version)
 
 
 def profile_me(ctx: Context) -> Response:

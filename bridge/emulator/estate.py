@@ -8,6 +8,7 @@ write (a push) materialises the history for good.
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -44,6 +45,22 @@ class Member:
     identity: Identity
     license: str = "Basic"
     last_accessed: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Team:
+    """A project team: its members, and the ids of those who administer it."""
+
+    id: str
+    name: str
+    description: str = ""
+    members: tuple[Identity, ...] = ()
+    admins: frozenset[str] = frozenset()
+
+
+def team_id(project_id: str, name: str) -> str:
+    """A team's id: stable for a project and team name (any case)."""
+    return str(uuid.uuid5(uuid.UUID(project_id), "team:" + name.lower()))
 
 
 @dataclass(slots=True)
@@ -122,7 +139,28 @@ class Project:
     revision: int = 1
     last_update_time: datetime | None = None
     repositories: list[Repository] = field(default_factory=list)
+    teams: list[Team] = field(default_factory=list)  # as declared; see team_list
     _by_name: dict[str, Repository] = field(default_factory=dict)
+
+    @property
+    def default_team_name(self) -> str:
+        """The name of the team Azure DevOps creates with the project."""
+        return f"{self.name} Team"
+
+    def team_list(self) -> list[Team]:
+        """The default team first (declared or not: every project has one), then the
+        others by name."""
+        declared = {team.name.lower(): team for team in self.teams}
+        name = self.default_team_name
+        default = declared.pop(name.lower(), None) or Team(
+            team_id(self.id, name), name, "The default project team."
+        )
+        return [default, *sorted(declared.values(), key=lambda team: team.name.lower())]
+
+    def team(self, name_or_id: str) -> Team | None:
+        """A team by name (any case) or id."""
+        key = name_or_id.lower()
+        return next((t for t in self.team_list() if key in (t.id, t.name.lower())), None)
 
     def add_repository(self, repository: Repository) -> None:
         """Register a repository (its name must be new in the project)."""
@@ -179,7 +217,8 @@ class Token:
 
     ``organizations`` is None for a token created for all accessible organizations;
     otherwise the lower-cased names it may see. ``name`` labels the token in stats and
-    errors; the value itself is never shown.
+    errors; the value itself is never shown in answers. ``value_env`` names the environment
+    variable the value was read from, if it was (so it is named, not shown, on start-up).
     """
 
     name: str
@@ -188,6 +227,7 @@ class Token:
     scopes: frozenset[str]
     organizations: frozenset[str] | None = None
     revoked: bool = False
+    value_env: str | None = None
 
     def can_see(self, organization: str) -> bool:
         """Whether the token may reach ``organization``."""

@@ -35,6 +35,10 @@ Layout (every key but ``tokens`` optional; see ``sample_estate.yaml`` for a full
                   - message: Initial commit
                     author: Ada Lovelace <ada@contoso.example>   # or {name: ..., email: ...}
                     date: 2025-06-01T09:00:00Z                   # or days_ago: 30
+            teams:                 # the default team "{project} Team" always exists
+              - name: Payments Platform Team          # (declared here: its members)
+                members: [Ada Lovelace <ada@contoso.example>]
+                admins: [Grace Hopper <grace@contoso.example>]
     generate: {seed: 7, organizations: 5, projects_per_organization: 100,
                repositories_per_project: 20}
     options: {layout: cloud, faults: {latency_ms: 25}, rate_limit: {budget: 200}}
@@ -63,7 +67,9 @@ from bridge.emulator.estate import (
     Organization,
     Project,
     Repository,
+    Team,
     Token,
+    team_id,
 )
 from bridge.emulator.generator import FRACTIONS, SIZES, GenerationSpec, generate_organizations
 from bridge.emulator.history import linear_history
@@ -188,7 +194,9 @@ def _organization(node: Node, now: datetime) -> Organization:
 
 
 def _project(node: Node, organization: Organization, now: datetime) -> Project:
-    table = node.mapping({"name", "id", "description", "visibility", "repositories"}, ["name"])
+    table = node.mapping(
+        {"name", "id", "description", "visibility", "repositories", "teams"}, ["name"]
+    )
     name = table.text_at("name")
     visibility = table.text_at("visibility", "private")
     if visibility not in ("private", "public"):
@@ -206,7 +214,29 @@ def _project(node: Node, organization: Organization, now: datetime) -> Project:
         if project.repository(repository.name) is not None:
             repo_node.fail(f"repository '{repository.name}' is declared twice in project '{name}'")
         project.add_repository(repository)
+    for team_node in table.sequence_at("teams"):
+        team = _team(team_node, project)
+        if any(other.name.lower() == team.name.lower() for other in project.teams):
+            team_node.fail(f"team '{team.name}' is declared twice in project '{name}'")
+        project.teams.append(team)
     return project
+
+
+def _team(node: Node, project: Project) -> Team:
+    """A team; naming it ``{project} Team`` declares the default team's members."""
+    table = node.mapping({"name", "description", "members", "admins"}, ["name"])
+    name = table.text_at("name")
+    members = [_identity(item) for item in table.sequence_at("members")]
+    admins = [_identity(item) for item in table.sequence_at("admins")]
+    # Administrators are members too (as in Azure DevOps); listed once, admins first.
+    everyone = {identity.id: identity for identity in (*admins, *members)}
+    return Team(
+        team_id(project.id, name),
+        name,
+        table.text_at("description", ""),
+        tuple(everyone.values()),
+        frozenset(identity.id for identity in admins),
+    )
 
 
 _REPOSITORY_KEYS = {
@@ -354,6 +384,7 @@ def _tokens(
                 _scopes(table),
                 _visible(table, organizations),
                 table.flag("revoked", False),
+                table.text_at("value_env", "") or None,
             )
         )
     return tokens

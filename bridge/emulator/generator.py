@@ -32,7 +32,9 @@ from bridge.emulator.estate import (
     Organization,
     Project,
     Repository,
+    Team,
     Token,
+    team_id,
 )
 from bridge.emulator.history import History, linear_history
 from bridge.emulator.identity import Identity, Signature
@@ -286,6 +288,7 @@ def generate_organizations(
                 last_update_time=now - timedelta(days=rng.uniform(0, 400)),
             )
             organization.add_project(project)
+            project.teams.append(_default_team(project, authors, len(organization.projects)))
             prefix = project_name.split(" ")[0].lower()
             for component in _names(rng, list(_COMPONENTS), spec.repositories_per_project):
                 name = f"{prefix}-{component.replace(' ', '-')}"
@@ -306,6 +309,20 @@ def generate_organizations(
                 index += 1
         organizations.append(organization)
     return organizations
+
+
+def _default_team(project: Project, authors: tuple[Identity, ...], number: int) -> Team:
+    """The project's default team: three members picked without the random generator,
+    so that adding teams left every other generated value as it was."""
+    members = tuple(dict.fromkeys(authors[(number * 3 + k) % len(authors)] for k in range(3)))
+    name = project.default_team_name
+    return Team(
+        team_id(project.id, name),
+        name,
+        "The default project team.",
+        members,
+        frozenset({members[0].id}),
+    )
 
 
 def _repository(

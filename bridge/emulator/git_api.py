@@ -11,8 +11,18 @@ from urllib.parse import quote
 
 from bridge.emulator import api_errors, shapes
 from bridge.emulator.context import Context, continuation_token
+from bridge.emulator.enums import PULL_REQUEST_STATUS, RECURSION, VERSION_OPTIONS, VERSION_TYPE
 from bridge.emulator.estate import Repository
-from bridge.emulator.history import HEADS, ZERO_ID, Commit, History, Push, blob_id
+from bridge.emulator.history import (
+    HEADS,
+    ZERO_ID,
+    Commit,
+    GitTree,
+    History,
+    Push,
+    blob_id,
+    git_trees,
+)
 from bridge.emulator.identity import format_timestamp
 from bridge.emulator.messages import Response, json_response
 
@@ -45,14 +55,17 @@ def get_repository(ctx: Context) -> Response:
 
 
 def resolve_version(
-    repo: Repository, history: History, version: str | None, kind: str | None
+    repo: Repository,
+    history: History,
+    version: str | None,
+    kind: str | None,
+    options: str | None = None,
 ) -> Commit:
-    """The commit a version descriptor names; the default branch when there is none."""
-    kind = (kind or "branch").lower()
-    if kind not in _VERSION_KINDS:
-        raise api_errors.bad_request(
-            f"The version type '{kind}' is not valid; use branch, tag or commit."
-        )
+    """The commit a version descriptor names (``kind`` and ``options`` as
+    :data:`VERSION_TYPE` and :data:`VERSION_OPTIONS` read them); the default branch when
+    there is none. ``firstParent`` and ``previousChange`` step back to the first parent
+    (``HEAD^``): in these linear histories the change before a version is its parent."""
+    kind = kind or "branch"
     if version is None:
         kind, version = "branch", repo.default_branch or ""
     found: Commit | None = None
@@ -64,6 +77,8 @@ def resolve_version(
     elif len(version) >= 7:
         matches = [c for cid, c in history.commits.items() if cid.startswith(version.lower())]
         found = matches[0] if len(matches) == 1 else None
+    if found is not None and options in ("firstparent", "previouschange"):
+        found = history.commits[found.parents[0]] if found.parents else None
     if found is None:
         raise api_errors.version_unresolvable(_VERSION_KINDS[kind], version, repo.name)
     return found
@@ -83,35 +98,42 @@ def _item_url(ctx: Context, repo: Repository, path: str) -> str:
 
 
 def _item(
-    ctx: Context, repo: Repository, history: History, commit: Commit, path: str
+    ctx: Context,
+    repo: Repository,
+    history: History,
+    commit: Commit,
+    *,
+    path: str,
+    trees: dict[str, GitTree],
+    latest_change: bool,
 ) -> dict[str, Any]:
+    """A ``GitItem``: ``commitId`` is the commit it was read at (the spec's meaning); the
+    commit that last changed it is ``latestProcessedChange``, when asked for."""
     content = commit.tree.get(path)
-    if content is None:  # a folder
-        return {
-            # Trees are not stored; a stable id derived from the path stands in for one.
-            "objectId": blob_id(path.encode()),
-            "gitObjectType": "tree",
-            "commitId": commit.commit_id,
-            "path": path,
-            "isFolder": True,
-            "url": _item_url(ctx, repo, path),
-        }
-    return {
-        "objectId": blob_id(content),
-        "gitObjectType": "blob",
-        "commitId": history.last_change(commit, path).commit_id,
+    folder = content is None
+    shape: dict[str, Any] = {
+        "objectId": trees[path].object_id if folder else blob_id(content or b""),
+        "gitObjectType": "tree" if folder else "blob",
+        "commitId": commit.commit_id,
         "path": path,
-        "url": _item_url(ctx, repo, path),
     }
+    if folder:
+        shape["isFolder"] = True
+    if latest_change:
+        changed = history.last_change(commit, path)
+        shape["latestProcessedChange"] = shapes.commit_ref(changed, repo, ctx.links)
+    shape["url"] = _item_url(ctx, repo, path)
+    return shape
 
 
-def _folders(tree: Iterable[str]) -> set[str]:
-    folders = {"/"}
-    for path in tree:
-        parts = path.split("/")[1:-1]
-        for depth in range(1, len(parts) + 1):
-            folders.add("/" + "/".join(parts[:depth]))
-    return folders
+def _version_of(ctx: Context, prefix: str) -> tuple[str | None, str | None, str | None]:
+    """``(version, versionType, versionOptions)`` of the descriptor ``{prefix}.*`` in the
+    query (or the short ``version``/``versionType``/``versionOptions`` forms)."""
+    return (
+        ctx.text_param(f"{prefix}.version", "version"),
+        ctx.enum_param(VERSION_TYPE, f"{prefix}.versionType", "versionType"),
+        ctx.enum_param(VERSION_OPTIONS, f"{prefix}.versionOptions", "versionOptions"),
+    )
 
 
 def get_items(ctx: Context) -> Response:
@@ -120,12 +142,18 @@ def get_items(ctx: Context) -> Response:
     if repo.is_empty:
         raise api_errors.no_branches(repo.name)
     history = repo.history
-    version = ctx.text_param("versionDescriptor.version", "version")
-    kind = ctx.text_param("versionDescriptor.versionType", "versionType")
-    commit = resolve_version(repo, history, version, kind)
+    version, kind, options = _version_of(ctx, "versionDescriptor")
+    commit = resolve_version(repo, history, version, kind, options)
+    latest = ctx.flag_param("latestProcessedChange")
     raw_path = ctx.text_param("path")
     if raw_path is None:
-        return _list_items(ctx, repo, history, commit)
+        scope = _normal_path(ctx.text_param("scopePath") or "/")
+        level = ctx.enum_param(RECURSION, "recursionLevel") or "none"
+        value = _items_under(
+            ctx, repo, history, commit, scope=scope, level=level, latest_change=latest
+        )
+        return json_response({"count": len(value), "value": value}, api_version=ctx.api_version)
+    ctx.enum_param(RECURSION, "recursionLevel")  # checked; nothing is below a file
     path = _normal_path(raw_path)
     content = commit.tree.get(path)
     if content is None:
@@ -136,7 +164,7 @@ def get_items(ctx: Context) -> Response:
     if ctx.flag_param("download"):
         headers.append(("Content-Disposition", f"attachment; filename={path.rsplit('/', 1)[-1]}"))
     if fmt == "json" or (not fmt and "application/json" in accept):
-        item = _item(ctx, repo, history, commit, path)
+        item = _item(ctx, repo, history, commit, path=path, trees={}, latest_change=latest)
         item["_links"] = {
             "self": {"href": item["url"]},
             "repository": {"href": ctx.links.repository(repo)},
@@ -170,19 +198,75 @@ def _content_metadata(path: str, content: bytes) -> dict[str, Any]:
     }
 
 
-def _list_items(ctx: Context, repo: Repository, history: History, commit: Commit) -> Response:
-    scope = _normal_path(ctx.text_param("scopePath") or "/")
-    level = (ctx.text_param("recursionLevel") or "none").lower()
-    paths = set(commit.tree) | _folders(commit.tree)
+def _items_under(
+    ctx: Context,
+    repo: Repository,
+    history: History,
+    commit: Commit,
+    *,
+    scope: str,
+    level: str,
+    latest_change: bool,
+) -> list[dict[str, Any]]:
+    """The item at ``scope`` and those below it down to ``level`` (:data:`RECURSION`)."""
+    trees = git_trees(commit.tree)
+    paths = set(commit.tree) | set(trees)
     if scope not in paths:
         raise api_errors.item_not_found(scope, repo.name, "", commit.commit_id)
     prefix = scope.rstrip("/") + "/"
     below = sorted(p for p in paths if p.startswith(prefix) and p != scope)
-    if level == "onelevel":
+    if level in ("onelevel", "onelevelplusnestedemptyfolders"):  # Git has no empty folders
         below = [p for p in below if "/" not in p[len(prefix) :]]
     elif level != "full":
         below = []
-    value = [_item(ctx, repo, history, commit, p) for p in [scope, *below]]
+    return [
+        _item(ctx, repo, history, commit, path=p, trees=trees, latest_change=latest_change)
+        for p in [scope, *below]
+    ]
+
+
+_DESCRIPTOR_FIELDS = ("path", "version", "versionType", "versionOptions", "recursionLevel")
+
+
+def _descriptor_text(descriptor: dict[str, Any], name: str) -> str | None:
+    """A ``GitItemDescriptor`` field as text: enums come as names (Python SDK) or numbers
+    (Node SDK); anything else is refused."""
+    raw = descriptor.get(name)
+    if raw is None or raw == "":
+        return None
+    if isinstance(raw, bool) or not isinstance(raw, str | int):
+        raise api_errors.invalid_argument(f"The value {raw!r} of '{name}' is not valid.")
+    return str(raw)
+
+
+def items_batch(ctx: Context) -> Response:
+    """``POST …/itemsbatch``: for each ``itemDescriptors`` entry, the items a listing with
+    that path, version and recursion level gives (``value`` is a list of lists)."""
+    repo = ctx.repository()
+    if repo.is_empty:
+        raise api_errors.no_branches(repo.name)
+    body = ctx.json_body()
+    descriptors = body.get("itemDescriptors")
+    if not isinstance(descriptors, list) or not descriptors:
+        raise api_errors.invalid_argument("itemDescriptors must hold at least one descriptor.")
+    history = repo.history
+    latest = body.get("latestProcessedChange") is True
+    value = []
+    for index, descriptor in enumerate(descriptors):
+        if not isinstance(descriptor, dict):
+            raise api_errors.invalid_argument(f"itemDescriptors[{index}] is not an object.")
+        fields = {name: _descriptor_text(descriptor, name) for name in _DESCRIPTOR_FIELDS}
+        options = fields["versionOptions"]
+        options = VERSION_OPTIONS.parse("versionOptions", options) if options else None
+        kind = fields["versionType"]
+        kind = VERSION_TYPE.parse("versionType", kind) if kind is not None else None
+        commit = resolve_version(repo, history, fields["version"], kind, options)
+        level = fields["recursionLevel"]
+        level = RECURSION.parse("recursionLevel", level) if level is not None else "none"
+        scope = _normal_path(fields["path"] or "/")
+        value.append(
+            _items_under(ctx, repo, history, commit, scope=scope, level=level, latest_change=latest)
+        )
     return json_response({"count": len(value), "value": value}, api_version=ctx.api_version)
 
 
@@ -205,12 +289,11 @@ def _date_param(ctx: Context, name: str) -> datetime | None:
 def list_commits(ctx: Context) -> Response:
     """``…/commits``: newest first, ``searchCriteria.*`` filters, ``$top``/``$skip`` paging."""
     repo = ctx.repository()
-    version = ctx.text_param("searchCriteria.itemVersion.version")
-    kind = ctx.text_param("searchCriteria.itemVersion.versionType")
+    version, kind, options = _version_of(ctx, "searchCriteria.itemVersion")
     if repo.is_empty and version is None:
         return json_response({"count": 0, "value": []}, api_version=ctx.api_version)
     history = repo.history
-    start = resolve_version(repo, history, version, kind)
+    start = resolve_version(repo, history, version, kind, options)
     top = ctx.int_param("searchCriteria.$top", "$top", default=PAGE)
     skip = ctx.int_param("searchCriteria.$skip", "$skip", default=0)
     author = (ctx.text_param("searchCriteria.author") or "").lower()
@@ -377,7 +460,7 @@ def list_pull_requests(ctx: Context) -> Response:
         repositories = [r for r in ctx.project.repositories if not r.is_disabled]
     else:
         repositories = [r for r in ctx.org.repositories() if not r.is_disabled]
-    status = (ctx.text_param("searchCriteria.status") or "active").lower()
+    status = ctx.enum_param(PULL_REQUEST_STATUS, "searchCriteria.status") or "active"
     source = ctx.text_param("searchCriteria.sourceRefName")
     target = ctx.text_param("searchCriteria.targetRefName")
     creator = (ctx.text_param("searchCriteria.creatorId") or "").lower()
@@ -421,7 +504,8 @@ def branch_stats(ctx: Context) -> Response:
         raise api_errors.no_branches(repo.name, status=400)
     history = repo.history
     base_name = ctx.text_param("baseVersionDescriptor.version") or repo.default_branch or ""
-    base = resolve_version(repo, history, base_name, "branch")
+    base_kind = ctx.enum_param(VERSION_TYPE, "baseVersionDescriptor.versionType")
+    base = resolve_version(repo, history, base_name, base_kind)
     base_ancestors = history.ancestors(base)
     links = ctx.links
 

@@ -1,8 +1,9 @@
 """The Git state of one emulated repository: commits (with full tree snapshots), refs and pushes.
 
-Object ids are SHA-1 hashes computed the way Git frames blobs, so equal content gets equal
-blob ids; commits and trees hash a simple canonical text, which keeps ids stable and 40-hex
-without pretending to be byte-exact Git objects.
+Blob and tree ids are computed the way Git computes them (``git hash-object``, ``git
+write-tree`` with mode 100644 files), so a folder's id is the id Git would give it and equal
+content gets equal ids; commits hash a simple canonical text, which keeps ids stable and
+40-hex without pretending to be byte-exact Git commit objects.
 """
 
 from __future__ import annotations
@@ -23,12 +24,67 @@ def blob_id(content: bytes) -> str:
     return hashlib.sha1(b"blob %d\0" % len(content) + content, usedforsecurity=False).hexdigest()
 
 
+BLOB_MODE, TREE_MODE = "100644", "040000"
+
+
+@dataclass(frozen=True, slots=True)
+class TreeEntry:
+    """One entry of a Git tree: a file (blob) or a folder (tree)."""
+
+    name: str
+    mode: str
+    kind: str  # "blob" | "tree"
+    object_id: str
+    size: int
+
+
+@dataclass(frozen=True, slots=True)
+class GitTree:
+    """A folder as a Git tree object: its id, its entries (Git's order) and its size."""
+
+    object_id: str
+    entries: tuple[TreeEntry, ...]
+    size: int
+
+
+def _subtree_entry(name: str, tree: GitTree) -> TreeEntry:
+    return TreeEntry(name, TREE_MODE, "tree", tree.object_id, tree.size)
+
+
+def git_trees(tree: Mapping[str, bytes]) -> dict[str, GitTree]:
+    """Every folder of a snapshot (``/`` is the root) as the Git tree object it would be."""
+    children: dict[str, dict[str, TreeEntry | None]] = {"/": {}}
+    for path, content in tree.items():
+        parts = path.strip("/").split("/")
+        for depth in range(len(parts) - 1):
+            folder = "/" + "/".join(parts[:depth])
+            children.setdefault(folder if depth else "/", {})[parts[depth]] = None
+            children.setdefault("/" + "/".join(parts[: depth + 1]), {})
+        parent = "/" + "/".join(parts[:-1]) if len(parts) > 1 else "/"
+        children[parent][parts[-1]] = TreeEntry(
+            parts[-1], BLOB_MODE, "blob", blob_id(content), len(content)
+        )
+    trees: dict[str, GitTree] = {}
+    # Deepest folders first, so that a folder's subtrees are known when it is hashed.
+    for folder in sorted(children, key=lambda f: -f.count("/") if f != "/" else 1):
+        entries = [
+            blob or _subtree_entry(name, trees[f"{folder.rstrip('/')}/{name}"])
+            for name, blob in children[folder].items()
+        ]
+        # Git orders entries by name, a folder's name compared as if it ended with "/".
+        entries.sort(key=lambda e: e.name.encode() + (b"/" if e.kind == "tree" else b""))
+        body = b"".join(
+            f"{e.mode.lstrip('0')} {e.name}".encode() + b"\0" + bytes.fromhex(e.object_id)
+            for e in entries
+        )
+        digest = hashlib.sha1(b"tree %d\0" % len(body) + body, usedforsecurity=False)
+        trees[folder] = GitTree(digest.hexdigest(), tuple(entries), len(body))
+    return trees
+
+
 def tree_id(tree: Mapping[str, bytes]) -> str:
-    """A stable id for a whole tree snapshot."""
-    digest = hashlib.sha1(usedforsecurity=False)
-    for path in sorted(tree):
-        digest.update(f"{path}\0{blob_id(tree[path])}\n".encode())
-    return digest.hexdigest()
+    """The Git id of a whole snapshot's root tree."""
+    return git_trees(tree)["/"].object_id
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,9 +161,11 @@ class History:
         return seen
 
     def last_change(self, start: Commit, path: str) -> Commit:
-        """The newest commit, from ``start`` back, that last changed ``path``."""
+        """The newest commit, from ``start`` back, that last changed ``path`` (a file, or
+        anything in a folder)."""
+        folder = path.rstrip("/") + "/"
         for commit in self.log(start):
-            if path in commit.changes:
+            if path in commit.changes or any(p.startswith(folder) for p in commit.changes):
                 return commit
         return start
 

@@ -6,13 +6,16 @@ section of an estate file (:func:`options_from_node` reads that section).
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
 
 from bridge.emulator.validation import Node
+from bridge.errors import EmulatorError
 
 CLOUD_CEILING = "7.1"
+CLOUD_PREVIEW_CEILING = "7.2"  # the cloud previews its next version (reference §5)
 ONPREM_CEILING = "6.0"  # Azure DevOps Server 2020
 
 
@@ -93,6 +96,14 @@ class EmulatorOptions:
             return self.api_ceiling
         return ONPREM_CEILING if self.layout == "onprem" else CLOUD_CEILING
 
+    @property
+    def preview_ceiling(self) -> str:
+        """The highest api-version served in ``-preview`` form: the cloud's next version,
+        else the ceiling (a server, or a ceiling set on purpose, previews nothing newer)."""
+        if self.layout == "cloud" and not self.api_ceiling:
+            return CLOUD_PREVIEW_CEILING
+        return self.ceiling
+
 
 def options_from_node(node: Node) -> EmulatorOptions:
     """Read an ``options:`` section (keys as the dataclass fields) into options."""
@@ -157,6 +168,41 @@ def _faults(node: Node) -> FaultOptions:
         stall_rate=table.number("stall_rate", 0.0, maximum=1.0),
         retry_after_rate=table.number("retry_after_rate", 0.0, maximum=1.0),
     )
+
+
+def with_fault_overrides(
+    options: EmulatorOptions, faults: str | None = None, *, latency_ms: float | None = None
+) -> EmulatorOptions:
+    """``options`` with fault settings from a command line on top of its own.
+
+    ``faults`` is ``key=number,...`` with the keys of an estate file's ``options.faults``
+    (``server_error_rate=0.1,seed=7``); ``latency_ms`` sets the injected latency. Values are
+    checked as in an estate file; errors start with ``--faults``.
+    """
+    merged: dict[str, Any] = {
+        key: list(value) if isinstance(value, tuple) else value
+        for key, value in dataclasses.asdict(options.faults).items()
+    }
+    for pair in (faults or "").split(","):
+        if not pair.strip():
+            continue
+        key, equals, raw = pair.partition("=")
+        if not equals:
+            raise EmulatorError(f"--faults: expected key=number, got {pair.strip()!r}")
+        merged[key.strip()] = _number(raw.strip())
+    if latency_ms is not None:
+        merged["latency_ms"] = latency_ms
+    return dataclasses.replace(options, faults=_faults(Node(merged, "", "--faults")))
+
+
+def _number(text: str) -> int | float | str:
+    """A command-line value as the number it spells (left as text for the check to refuse)."""
+    for kind in (int, float):
+        try:
+            return kind(text)
+        except ValueError:
+            pass
+    return text
 
 
 def _status(node: Node) -> int:

@@ -12,10 +12,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bridge.emulator.app import EmulatorApp
-from bridge.emulator.estate import Estate
+from bridge.emulator.estate import SCOPES, Estate, Token
 from bridge.emulator.estate_file import load_estate
 from bridge.emulator.http_server import HttpServer
-from bridge.emulator.options import EmulatorOptions
+from bridge.emulator.options import EmulatorOptions, with_fault_overrides
 from bridge.emulator.stats import Stats
 from bridge.emulator.tls import CA_FILE_NAME, ServerTls, server_tls
 from bridge.errors import EmulatorError
@@ -106,20 +106,56 @@ def serve_forever(
     port: int = 0,
     tls: bool = False,
     options: EmulatorOptions | None = None,
+    faults: str | None = None,
+    latency_ms: float | None = None,
     ca_path: Path | None = None,
     announce: Callable[[str], None] | None = None,
 ) -> None:
     """Serve an estate file until SIGINT/SIGTERM.
 
     Announces the base URL as the first line (and, with ``tls``, ``CA certificate: PATH`` as
-    the second), so a parent process can read where to connect; ``announce`` defaults to
-    printing to stdout with a flush. ``options`` replaces the file's ``options:`` section.
+    the second), so a parent process can read where to connect, then one line per token
+    (:func:`token_lines`); ``announce`` defaults to printing to stdout with a flush.
+    ``options`` replaces the file's ``options:`` section; ``faults`` and ``latency_ms``
+    change its fault settings (:func:`~bridge.emulator.options.with_fault_overrides`).
     """
     loaded = load_estate(estate_path)
-    app = EmulatorApp(loaded.estate, options or loaded.options)
+    chosen = options or loaded.options
+    if faults is not None or latency_ms is not None:
+        chosen = with_fault_overrides(chosen, faults, latency_ms=latency_ms)
+    app = EmulatorApp(loaded.estate, chosen)
     with tempfile.TemporaryDirectory(prefix="emulator-") as scratch:
         material = _tls(tls, ca_path, host, lambda: Path(scratch))
         asyncio.run(_serve_until_stopped(app, host, port, material, announce or _print_line))
+
+
+def _announce(
+    app: EmulatorApp, base_url: str, material: ServerTls | None, announce: Callable[[str], None]
+) -> None:
+    announce(base_url)
+    if material is not None:
+        announce(f"CA certificate: {material.ca_pem_path}")
+    for line in token_lines(app.estate):
+        announce(line)
+
+
+def token_lines(estate: Estate) -> list[str]:
+    """``token NAME: VALUE (...)`` for each token of the estate, for people trying it out.
+
+    Estate tokens are fake tokens of a fake service, so their values are shown; a value read
+    from an environment variable (``value_env``) may be a real secret and is only named.
+    """
+    return [_token_line(token) for token in estate.tokens.values()]
+
+
+def _token_line(token: Token) -> str:
+    value = f"${token.value_env}" if token.value_env else token.value
+    where = "all" if token.organizations is None else ", ".join(sorted(token.organizations))
+    scopes = "all" if token.scopes >= SCOPES else ", ".join(sorted(token.scopes))
+    notes = [f"user {token.identity.email}", f"organizations: {where}", f"scopes: {scopes}"]
+    if token.revoked:
+        notes.append("revoked: answers 401")
+    return f"token {token.name}: {value} ({'; '.join(notes)})"
 
 
 def _print_line(line: str) -> None:
@@ -145,9 +181,7 @@ async def _serve_until_stopped(
     for signal_number in (signal.SIGINT, signal.SIGTERM):
         with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
             loop.add_signal_handler(signal_number, stop.set)
-    announce(server.base_url)
-    if material is not None:
-        announce(f"CA certificate: {material.ca_pem_path}")
+    _announce(app, server.base_url, material, announce)
     try:
         await stop.wait()
     finally:

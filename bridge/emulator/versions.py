@@ -26,15 +26,19 @@ def _numbers(text: str) -> tuple[int, int]:
     return int(found.group(1)), int(found.group(2))
 
 
-def check_version(request: Request, *, preview_only: bool, ceiling: str) -> str:
+def check_version(
+    request: Request, *, preview_only: bool, ceiling: str, preview_ceiling: str | None = None
+) -> str:
     """Validate the requested api-version; return the version the answer states.
 
-    A missing version is accepted on reads (the ceiling is served) and refused on writes;
-    preview-only resources need ``-preview``; versions above ``ceiling`` are out of range.
+    A missing version is accepted on reads and location queries (the ceiling is served) and
+    refused on writes; preview-only resources need ``-preview``. Versions above ``ceiling``
+    are out of range, except that up to ``preview_ceiling`` (the cloud's next version,
+    which the Node SDK asks for by default) they are served in their ``-preview`` form.
     """
     version = requested_version(request)
     if version is None:
-        if request.method != "GET":
+        if request.method not in ("GET", "OPTIONS"):
             raise ApiError(
                 400,
                 f'No api-version was supplied for the "{request.method}" request. The version '
@@ -51,14 +55,16 @@ def check_version(request: Request, *, preview_only: bool, ceiling: str) -> str:
             "version such as '7.1' or '7.1-preview.1'.",
             "VssInvalidApiVersionException",
         )
-    if _numbers(version) > _numbers(ceiling):
+    highest = preview_ceiling or ceiling
+    if _numbers(version) > _numbers(highest):
         raise ApiError(
             400,
             f"The requested REST API version of {version} is out of range for this server. "
-            f"The latest REST API version this server supports is {ceiling}.",
+            f"The latest REST API version this server supports is {highest}.",
             "VssVersionOutOfRangeException",
         )
-    if preview_only and found.group(3) is None:
+    unreleased = _numbers(version) > _numbers(ceiling)
+    if (preview_only or unreleased) and found.group(3) is None:
         raise ApiError(
             400,
             f'The requested version "{version}" of the resource is under preview. The '

@@ -36,7 +36,8 @@ class CatalogRead:
 
     status: str
     path: str | None
-    commit: str | None = None
+    commit: str | None = None  # the commit the file was read at
+    last_changed_commit: str | None = None  # the commit that last changed it
     reason: str | None = None
     reports: tuple[DocumentReport, ...] = ()
 
@@ -51,7 +52,13 @@ def read_catalog(content: FileContent | None, path: str, location: str) -> Catal
         return CatalogRead(MISSING_FILE, path, reason=f"no {path} on the default branch")
     reports = tuple(validate_text(content.text, location=location, options=_VALIDATION))
     status = INVALID if any(not report.ok for report in reports) else FOUND
-    return CatalogRead(status, path, commit=content.commit_id, reports=reports)
+    return CatalogRead(
+        status,
+        path,
+        commit=content.commit_id,
+        last_changed_commit=content.last_change_id,
+        reports=reports,
+    )
 
 
 def _months_before(moment: datetime, months: int) -> datetime:
@@ -193,6 +200,7 @@ def repository_entity(
         "status": catalog.status,
         "path": catalog.path,
         "commit": catalog.commit,
+        "last_changed_commit": catalog.last_changed_commit,
         "reason": catalog.reason,
         "documents": sum(1 for report in catalog.reports if report.index is not None),
         "problems": _problems(catalog.reports),

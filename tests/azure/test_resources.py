@@ -156,6 +156,7 @@ async def test_file_content_reads_the_default_branch_as_json() -> None:
                 "gitObjectType": "blob",
                 "commitId": "23d0bc5b128a10056dc68afece360d8a0fabb014",
                 "path": "/catalog-info.yaml",
+                "latestProcessedChange": {"commitId": "9d1b2f6c6a1e0b7f3a9c8e4d5f6a7b8c9d0e1f2a"},
                 "content": "apiVersion: backstage.io/v1alpha1\nkind: Component\n",
             }
         )
@@ -164,7 +165,9 @@ async def test_file_content_reads_the_default_branch_as_json() -> None:
         found = await azure.file_content("My Project", "web", "/catalog-info.yaml")
     assert found is not None
     assert found.text.startswith("apiVersion: backstage.io/v1alpha1")
+    # commitId: read at; latestProcessedChange: last changed in (asked for in the same request).
     assert found.commit_id == "23d0bc5b128a10056dc68afece360d8a0fabb014"
+    assert found.last_change_id == "9d1b2f6c6a1e0b7f3a9c8e4d5f6a7b8c9d0e1f2a"
     assert found.object_id == "61a86fdaa79e5c6f5fb6e4026508489feb6ed92c"
     assert found.path == "/catalog-info.yaml"
     (request,) = seen
@@ -174,6 +177,7 @@ async def test_file_content_reads_the_default_branch_as_json() -> None:
     query = params(request)
     assert query["path"] == "/catalog-info.yaml"
     assert query["includeContent"] == "true"
+    assert query["latestProcessedChange"] == "true"
     assert query["$format"] == "json"
     assert not any(key.startswith("versionDescriptor") for key in query)
 

@@ -71,6 +71,11 @@ organizations:
           - name: payments-api-fork
             fork: true
             files: {{README.md: "# Fork"}}
+        teams:
+          - name: Payments Team
+            admins: [Grace Hopper <grace@contoso.example>]
+            members: [{{name: Alan Turing, email: alan@contoso.example}}]
+          - {{name: Checkout, description: Pays.}}
       - name: Identity
         repositories:
           - name: identity-service

@@ -37,10 +37,18 @@ def test_connection_data_is_preview_only(client: httpx.Client) -> None:
 
 
 def test_api_version_from_accept_header_and_above_ceiling(client: httpx.Client) -> None:
-    headers = {"Accept": "application/json;api-version=7.2"}
+    headers = {"Accept": "application/json;api-version=7.3"}
     answer = client.get("/contoso/_apis/projects", headers=headers)
     assert answer.status_code == 400
     assert answer.json()["typeKey"] == "VssVersionOutOfRangeException"
+    assert "supports is 7.2." in answer.json()["message"]
+    # The cloud previews 7.2 (the Node SDK's default): served as a preview, refused as released.
+    preview = client.get("/contoso/_apis/projects", params={"api-version": "7.2-preview.4"})
+    assert preview.status_code == 200
+    assert preview.headers["content-type"].endswith("api-version=7.2-preview.4")
+    released = client.get("/contoso/_apis/projects", params={"api-version": "7.2"})
+    assert released.status_code == 400
+    assert released.json()["typeKey"] == "VssInvalidPreviewVersionException"
     ok = client.get(
         "/contoso/_apis/projects", headers={"Accept": "application/json;api-version=7.0"}
     )

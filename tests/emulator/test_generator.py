@@ -189,3 +189,14 @@ def test_writes_to_a_generated_repository_persist() -> None:
 def test_impossible_specs(spec: GenerationSpec, message: str) -> None:
     with pytest.raises(EmulatorError, match=message):
         generate_estate(spec)
+
+
+def test_every_generated_project_has_a_default_team_of_organization_members() -> None:
+    estate = generate_estate(GenerationSpec(seed=3, organizations=1, projects_per_organization=4))
+    organization = estate.organizations[0]
+    members = {member.identity for member in organization.members}
+    for project in organization.projects:
+        (team,) = project.team_list()
+        assert team.name == f"{project.name} Team"
+        assert team.members and set(team.members) <= members
+        assert team.admins == {team.members[0].id}

@@ -126,11 +126,34 @@ def test_items_versions(client: httpx.Client) -> None:
         "versionDescriptor.version": oldest, "versionDescriptor.versionType": "commit",
     })  # fmt: skip
     assert by_commit.status_code == 200
+
+
+def test_item_commit_is_the_commit_read_at_and_latest_processed_change_the_last_change(
+    client: httpx.Client,
+) -> None:
+    """GitItem.commitId is the commit the item was read at (the spec's definition); the commit
+    that last changed it is ``latestProcessedChange``, only when asked for."""
+    commits = client.get(f"{REPOS}/payments-api/commits", params=API).json()["value"]
+    tip, oldest = commits[0]["commitId"], commits[-1]["commitId"]
+    as_json = {"$format": "json"}
+    source = _items(client, "payments-api", path="/src/app.py", **as_json).json()
+    assert source["commitId"] == tip
+    assert "latestProcessedChange" not in source
     # Declared histories add every file first, then edit the first path (README.md) only.
-    source = _items(client, "payments-api", path="/src/app.py", **{"$format": "json"}).json()
-    assert source["commitId"] == oldest
-    readme = _items(client, "payments-api", path="/README.md", **{"$format": "json"}).json()
-    assert readme["commitId"] == commits[0]["commitId"]
+    asked = {**as_json, "latestProcessedChange": "true"}
+    source = _items(client, "payments-api", path="/src/app.py", **asked).json()
+    assert source["commitId"] == tip
+    assert source["latestProcessedChange"]["commitId"] == oldest
+    readme = _items(client, "payments-api", path="/README.md", **asked).json()
+    assert readme["latestProcessedChange"]["commitId"] == tip
+    at_oldest = _items(client, "payments-api", path="/README.md", **{
+        **asked, "versionDescriptor.version": oldest, "versionDescriptor.versionType": "commit",
+    }).json()  # fmt: skip
+    assert at_oldest["commitId"] == oldest == at_oldest["latestProcessedChange"]["commitId"]
+    listing = _items(client, "payments-api", scopePath="/src", recursionLevel="Full", **asked)
+    folder, app = listing.json()["value"]
+    assert folder["commitId"] == app["commitId"] == tip
+    assert folder["latestProcessedChange"]["commitId"] == oldest
 
 
 @pytest.mark.parametrize(

@@ -520,13 +520,19 @@ def iso(moment: datetime) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+def tip_commit(repository: EstateRepository) -> str:
+    tip = repository.history.branch_tip("main")
+    assert tip is not None
+    return tip.commit_id
+
+
 def tip_date(repository: EstateRepository) -> datetime:
     tip = repository.history.branch_tip("main")
     assert tip is not None
     return tip.committer.date
 
 
-def catalog_commit(repository: EstateRepository) -> str:
+def last_changed_commit(repository: EstateRepository) -> str:
     history = repository.history
     tip = history.branch_tip("main")
     assert tip is not None
@@ -777,7 +783,9 @@ def test_found_fills_the_context_from_the_valid_component(
     assert entity["catalog"] == {
         "status": "found",
         "path": "/catalog-info.yaml",
-        "commit": catalog_commit(repository),
+        # Read at the tip of main (GitItem.commitId), and the commit that last changed it.
+        "commit": tip_commit(repository),
+        "last_changed_commit": last_changed_commit(repository),
         "reason": None,
         "documents": 1,
         "problems": [],
@@ -803,6 +811,7 @@ def test_a_missing_file_is_missing_with_a_reason(
         "status": "missing",
         "path": "/catalog-info.yaml",
         "commit": None,
+        "last_changed_commit": None,
         "reason": "no /catalog-info.yaml on the default branch",
         "documents": 0,
         "problems": [],
@@ -848,6 +857,7 @@ def test_disabled_and_empty_repositories_are_skipped_without_a_read(
         "status": "skipped",
         "path": "/catalog-info.yaml",
         "commit": None,
+        "last_changed_commit": None,
         "reason": "the repository is disabled",
         "documents": 0,
         "problems": [],
@@ -910,6 +920,7 @@ def test_a_failed_file_read_is_unreadable_and_the_run_exits_1(
         "status": "unreadable",
         "path": "/catalog-info.yaml",
         "commit": None,
+        "last_changed_commit": None,
         "reason": "An Internal Error Occurred. (TF400898, HTTP 501)",
         "documents": 0,
         "problems": [],

@@ -63,6 +63,7 @@ def example_entity(**changes: Any) -> Entity:
             "status": "found",
             "path": "/catalog-info.yaml",
             "commit": "0123456789abcdef0123456789abcdef01234567",
+            "last_changed_commit": "fedcba9876543210fedcba9876543210fedcba98",
             "reason": None,
             "documents": 2,
             "problems": [WARNING],
@@ -89,6 +90,7 @@ def _not_read(status: str, reason: str, **changes: Any) -> Entity:
     catalog: dict[str, Any] = {
         "status": status,
         "commit": None,
+        "last_changed_commit": None,
         "reason": reason,
         "documents": 0,
         "problems": [],
@@ -265,6 +267,7 @@ WRONG: dict[str, tuple[str, Callable[[Entity], None]]] = {
     "size not a number": ("found", _set("size", "12 kB")),
     "languages with a fraction": ("found", _set("languages.Python", 0.5)),
     "short commit": ("found", _set("catalog.commit", "0123456")),
+    "short last-changed commit": ("found", _set("catalog.last_changed_commit", "fedcba9")),
     "line 0": ("invalid, with problems", _set("catalog.problems.0.line", 0)),
     "found with an error": ("found", _set("catalog.problems", [ERROR])),
     "found with a reason": ("found", _set("catalog.reason", "because")),
@@ -272,6 +275,7 @@ WRONG: dict[str, tuple[str, Callable[[Entity], None]]] = {
     "missing without a reason": ("missing", _set("catalog.reason", None)),
     "missing with documents": ("missing", _set("catalog.documents", 1)),
     "unreadable with a commit": ("unreadable", _set("catalog.commit", "0" * 40)),
+    "missing with a last change": ("missing", _set("catalog.last_changed_commit", "0" * 40)),
     "skipped with context": (
         "skipped, Backstage not enabled",
         _set("context", [{"source": "Backstage"}]),
