@@ -166,6 +166,13 @@ LOCATIONS: dict[str, ResourceLocation] = {
             3,
         ),
         _location(
+            "8480c6eb-ce60-47e9-88df-eca3c801638b",
+            "MemberEntitlementManagement",
+            "UserEntitlements",
+            "_apis/{resource}/{userId}",
+            3,
+        ),
+        _location(
             "005e26ec-6b77-4e4f-a986-b3827bf241f5",
             "Graph",
             "Users",

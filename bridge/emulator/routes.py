@@ -79,6 +79,7 @@ _BRANCH_STATS = "d5b216de-d8d5-4d32-ae76-51df755b16d3"
 _SEARCH = "e7f29993-5b82-4fca-9386-f5cfe683d524"
 _LANGUAGES = "5b02a779-1867-433f-90b7-d23ed5e33e57"
 _ENTITLEMENTS = "387f832c-dbf2-4643-88e9-c1aa94dbb737"
+_ENTITLEMENT = "8480c6eb-ce60-47e9-88df-eca3c801638b"
 _GRAPH_USERS = "005e26ec-6b77-4e4f-a986-b3827bf241f5"
 _PROFILE = "f83735dc-483f-4238-a291-d45f6080a9af"
 _ACCOUNTS = "229a6a53-b428-4ffb-a835-e8f36b5b4b1e"
@@ -285,6 +286,7 @@ ROUTES: tuple[Route, ...] = (
         core_api.get_user_entitlement,
         _ORG,
         "memberentitlement.read",
+        location=_ENTITLEMENT,
     ),
     _route(
         "graph.users",
