@@ -616,8 +616,9 @@ def _npm_wording(error: MarkedYAMLError, text: str, offset: int, source: str) ->
     def npm(message: str, line: int = number, column: int = mark.column) -> YamlProblem:
         return YamlProblem("yaml-syntax", message, line + 1, column + 1)
 
-    if char == "\t" and not line[: mark.column].strip(" \t"):  # at a tab in the indentation
-        return npm("Tabs are not allowed as indentation")
+    in_block_scalar = "block scalar" in (error.context or "")  # npm yaml words it otherwise
+    if char == "\t" and not line[: mark.column].strip(" \t") and not in_block_scalar:
+        return npm("Tabs are not allowed as indentation")  # at a tab in the indentation
     if problem.startswith("found character that cannot start any token"):
         # '%' (a Jinja "{%" in a template), or a reserved indicator.
         if char == "%":
@@ -831,15 +832,43 @@ def _read(text: str, max_depth: int, source: str) -> list[YamlDocument]:
     # reads the other documents, so read the stream again one document at a time.
     documents = []
     for offset, chunk in _chunks(text):
-        try:
-            found = _Reader(chunk, max_depth).read(offset)
-        except YAMLError as error:
-            problem = _problem_from(error, chunk, offset, source)
-            found = [YamlDocument(0, None, offset + 1, problem)]
-        for document in found:
+        for document in _read_chunk(chunk, offset, max_depth, source):
             document.index = len(documents)
             documents.append(document)
     return documents
+
+
+def _read_chunk(chunk: str, offset: int, max_depth: int, source: str) -> list[YamlDocument]:
+    """The documents of one would-be document's text, or the document with its problem."""
+    while True:
+        try:
+            return _Reader(chunk, max_depth).read(offset)
+        except YAMLError as error:
+            blanked = _without_tab_line(error, chunk)
+            if blanked is None:
+                problem = _problem_from(error, chunk, offset, source)
+                return [YamlDocument(0, None, offset + 1, problem)]
+            chunk = blanked  # one tab fewer: this ends
+
+
+def _without_tab_line(error: YAMLError, text: str) -> str | None:
+    """``text`` without the line libyaml stopped at, if that line is blank for npm yaml.
+
+    A line of only blanks (and maybe a comment) that starts with a tab is refused by libyaml
+    but is an empty line for npm yaml, except inside a block scalar. Only on the error path:
+    valid files never pay for it.
+    """
+    mark = getattr(error, "problem_mark", None)
+    if mark is None or "block scalar" in (getattr(error, "context", None) or ""):
+        return None
+    lines = text.split("\n")
+    if mark.line >= len(lines):
+        return None
+    line = lines[mark.line]
+    if "\t" not in line or line.lstrip(" \t")[:1] not in ("", "#", "\r"):
+        return None
+    lines[mark.line] = ""
+    return "\n".join(lines)
 
 
 def parse_documents(text: str, *, max_depth: int = DEFAULT_MAX_DEPTH) -> list[YamlDocument]:

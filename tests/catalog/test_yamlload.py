@@ -242,6 +242,8 @@ NPM_SYNTAX_ERRORS = [
     "a:\n  b: 1\n  [x]: 1\n",
     "- b: 1\n  {x: 1}: 1\n",
     "a:\n\tb: 1\n",
+    "a: 1\n\t\nb: 2\n",  # a line of blanks starting with a tab is empty for npm yaml
+    "a:\n  b: x\n  \t# c\n  c: y\n",
     "a:\n  b: 1\n  \tc: 2\n",
     "a:\na: 1\n",  # after an entry without a value: where npm yaml's key begins
     "a: 1\nb:   \na: 2\n",
@@ -259,6 +261,11 @@ def test_unrecognised_situations_keep_libyamls_words(text: str) -> None:
     # key, and its first error is then another one. libyaml's words say it is not npm's.
     (document,) = parse_documents(text)
     assert document.problem is not None and document.problem.message.startswith("did not find")
+
+
+def test_a_tab_line_inside_a_block_scalar_stays_an_error() -> None:
+    (document,) = parse_documents("a: |\n  x\n\t\n  y\n")
+    assert document.problem is not None and document.problem.rule == "yaml-syntax"
 
 
 @pytest.mark.oracle
