@@ -698,7 +698,7 @@ _DIRECTIVE = re.compile(r"^%", re.MULTILINE)
 _KNOWN_DIRECTIVES = ("%YAML", "%TAG")
 
 
-def _directives(text: str) -> tuple[str, list[YamlProblem]]:
+def _directives(text: str) -> tuple[str, list[YamlProblem], list[int]]:
     """Lines starting with '%' read as npm yaml does, for libyaml; and the warnings.
 
     Between documents (before the first, after a ``...``) such a line is a directive:
@@ -707,19 +707,22 @@ def _directives(text: str) -> tuple[str, list[YamlProblem]]:
     ``%TAG`` when a document follows without ``---`` (so that libyaml, like npm yaml, asks
     for it). Inside a document such a line is a plain value starting with '%', an error for
     npm yaml but a directive for libyaml: its '%' becomes a character libyaml refuses at
-    the same place (reported in npm yaml's words, see ``_npm_wording``).
+    the same place (reported in npm yaml's words, see ``_npm_wording``); those lines are
+    returned too.
     """
     lines = text.split("\n")
     warnings = []
     between = True  # before the first document, or after '...'
     pending: list[int] = []  # directive lines waiting for their document
     unknown: set[int] = set()
+    refused: list[int] = []  # '%' lines inside a document
     for number, line in enumerate(lines):
         if not between:
             if _DOCUMENT_END.match(line):
                 between = True
             elif line.startswith("%"):
                 lines[number] = "`" + line[1:]
+                refused.append(number)
             continue
         if line.startswith("%"):
             name = line.split()[0]  # a comment needs a blank before its '#'
@@ -742,7 +745,7 @@ def _directives(text: str) -> tuple[str, list[YamlProblem]]:
             between = False
     for directive in pending:  # no document follows: npm yaml ignores them
         lines[directive] = ""
-    return "\n".join(lines), warnings
+    return "\n".join(lines), warnings, refused
 
 
 _DOCUMENT_START = re.compile(r"^---(?=[ \t\r\n]|$)", re.MULTILINE)
@@ -871,12 +874,29 @@ def _without_tab_line(error: YAMLError, text: str) -> str | None:
     return "\n".join(lines)
 
 
+def _valid_at(documents: list[YamlDocument], line: int) -> bool:
+    """Whether the document that holds ``line`` (1-based) was read without a problem."""
+    holder = None
+    for document in documents:
+        if document.line > line:
+            break
+        holder = document
+    return holder is not None and holder.problem is None
+
+
 def parse_documents(text: str, *, max_depth: int = DEFAULT_MAX_DEPTH) -> list[YamlDocument]:
     """Every document of a YAML stream, each with its value or its problem."""
     if _DIRECTIVE.search(text) is None:  # nearly every catalog file
         return _read(text, max_depth, text)
-    prepared, warnings = _directives(text)
+    prepared, warnings, refused = _directives(text)
     documents = _read(prepared, max_depth, text)
+    # A refused '%' that libyaml accepted was inside a quoted string: put it back.
+    accepted = [number for number in refused if _valid_at(documents, number + 1)]
+    if accepted:
+        lines = prepared.split("\n")
+        for number in accepted:
+            lines[number] = "%" + lines[number][1:]
+        documents = _read("\n".join(lines), max_depth, text)
     for warning in warnings:  # npm yaml gives it to the document that follows
         for document in documents:
             if document.line > warning.line:

@@ -187,6 +187,8 @@ def test_alias_budget_matches_npm_yaml(oracle: Oracle, tmp_path: Path) -> None:
         ("%FOO\na: 1\n", ["ERROR yaml-syntax"]),  # no '---' after a directive
         ("a: 1\n%YAML 1.2\n---\nb: 1\n", ["ERROR yaml-syntax", {"b": 1}]),  # '%' as content
         ("%YAML 1.1\n---\na: yes\n---\nb: [\n", [{"a": True}, "ERROR yaml-syntax"]),
+        ('"50\n% done"\n', ["50 % done"]),  # inside a quoted string: text
+        ('["a\n%b"]\n', [["a %b"]]),
     ],
 )
 def test_lines_starting_with_percent_read_as_npm_yaml_does(text: str, expected: object) -> None:
