@@ -277,3 +277,14 @@ def test_a_missing_path_is_still_a_usage_error(tmp_path: Path) -> None:
     result = run("nothing-here.yaml", cwd=tmp_path)
     assert result.returncode == 2
     assert "nothing-here.yaml: no such file or directory" in result.stderr
+
+
+def test_an_unknown_directive_is_a_warning_and_the_entity_keeps_index_0(tmp_path: Path) -> None:
+    (tmp_path / "catalog-info.yaml").write_text("%FOO bar\n---\n" + VALID)
+    result = run("--format", "json", "catalog-info.yaml", cwd=tmp_path)
+    assert result.returncode == 0, result.stdout
+    (report,) = [json.loads(line) for line in result.stdout.splitlines()]
+    assert (report["index"], report["ok"], report["name"]) == (0, True, "payments")
+    assert [(w["line"], w["column"], w["rule"], w["message"]) for w in report["warnings"]] == [
+        (1, 1, "yaml-directive", "Unknown directive %FOO")
+    ]
