@@ -196,8 +196,8 @@ def test_edit_changes_only_its_lines() -> None:
 def _first_annotated(stream: Any) -> Any:
     for document in stream.documents:
         data = document.data
-        metadata = data.get("metadata") if hasattr(data, "get") else None
-        annotations = metadata.get("annotations") if hasattr(metadata, "get") else None
+        metadata: Any = data.get("metadata") if hasattr(data, "get") else None
+        annotations: Any = metadata.get("annotations") if hasattr(metadata, "get") else None
         if (
             hasattr(annotations, "fa")
             and annotations
