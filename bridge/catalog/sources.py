@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import errno
 import os
 import re
+import stat
 import sys
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -77,7 +79,9 @@ def matches(relative: str, globs: Iterable[str]) -> bool:
 def _walk(folder: str, prefix: str = "") -> Iterator[str]:
     """Relative paths (with ``/``) of the files below ``folder``, sorted, skipping SKIPPED_DIRS.
 
-    Symbolic links to folders are not followed (a link cycle cannot trap the search).
+    Symbolic links to folders are not followed (a link cycle cannot trap the search). A link
+    whose target cannot be reached (a loop, a missing target) is listed: reading it then says
+    why it is unusable, rather than the file silently not being validated.
     """
     with os.scandir(folder) as scan:
         entries = sorted(scan, key=lambda entry: entry.name)
@@ -85,8 +89,18 @@ def _walk(folder: str, prefix: str = "") -> Iterator[str]:
         if entry.is_dir(follow_symlinks=False):
             if entry.name not in SKIPPED_DIRS:
                 yield from _walk(entry.path, f"{prefix}{entry.name}/")
-        elif entry.is_file():
+        elif _is_file_or_broken_link(entry):
             yield prefix + entry.name
+
+
+def _is_file_or_broken_link(entry: os.DirEntry[str]) -> bool:
+    """Whether an entry is a file, or a symbolic link leading nowhere readable."""
+    if not entry.is_symlink():
+        return entry.is_file()
+    try:
+        return stat.S_ISREG(os.stat(entry.path).st_mode)
+    except OSError:  # a loop (ELOOP) or a missing target
+        return True
 
 
 def discover(arguments: Iterable[str], globs: Iterable[str] = DEFAULT_GLOBS) -> Iterator[Source]:
@@ -97,7 +111,8 @@ def discover(arguments: Iterable[str], globs: Iterable[str] = DEFAULT_GLOBS) -> 
     """
     arguments = list(arguments)
     for argument in arguments:
-        if argument != STDIN and not os.path.exists(argument):
+        # lexists: a symbolic link that loops or points nowhere is still a file to report on.
+        if argument != STDIN and not os.path.lexists(argument):
             raise UsageError(f"{argument}: no such file or directory")
     return _sources(arguments, tuple(globs))
 
@@ -113,7 +128,8 @@ def _sources(arguments: list[str], globs: tuple[str, ...]) -> Iterator[Source]:
                     file = os.path.join(argument, relative)
                     yield Source(file, file, argument)
         else:
-            resolved = Path(argument).resolve()
+            # realpath, unlike Path.resolve on Python 3.11, does not raise on a link loop.
+            resolved = Path(os.path.realpath(argument))
             root = cwd if cwd in resolved.parents else resolved.parent
             yield Source(argument, argument, str(root))
 
@@ -180,6 +196,15 @@ def _read_file(path: str, max_bytes: int) -> bytes | int:
         os.close(fd)
 
 
+def _why(source: Source, error: OSError) -> str:
+    """Why a file could not be read, in words (symbolic links named as such)."""
+    if error.errno == errno.ELOOP:
+        return "symbolic link loop"
+    if error.errno == errno.ENOENT and source.path is not None and os.path.islink(source.path):
+        return f"dangling symbolic link (its target {os.readlink(source.path)} does not exist)"
+    return error.strerror or str(error)
+
+
 def read(source: Source, max_bytes: int) -> str | Problem:
     """Read a source with the size limit applied before and while reading."""
     try:
@@ -190,7 +215,7 @@ def read(source: Source, max_bytes: int) -> str | Problem:
         else:
             data = _read_file(source.path, max_bytes)
     except OSError as error:
-        return _file_problem("file-unreadable", f"cannot read the file: {error.strerror or error}")
+        return _file_problem("file-unreadable", f"cannot read the file: {_why(source, error)}")
     if isinstance(data, int):
         return _file_problem(
             "file-too-large",

@@ -37,7 +37,7 @@ from bridge.catalog.lint import (
     lint_entity,
 )
 from bridge.catalog.placeholders import PlaceholderContext, resolve_placeholders
-from bridge.catalog.problems import ERROR, DocumentReport, Problem
+from bridge.catalog.problems import ERROR, WARNING, DocumentReport, Problem
 from bridge.catalog.refs import EntityRefError, parse_entity_ref
 from bridge.catalog.schemas import ENTITY, ENTITY_ENVELOPE, KINDS, PROCESSORS, REGISTRY
 from bridge.catalog.yamlload import DEFAULT_MAX_DEPTH, YamlDocument, parse_documents
@@ -438,7 +438,8 @@ def validate_text(
                     problem.line,
                     problem.column,
                     stage="parse",
-                    backstage=f"YAML error at {location}, YAMLParseError: {problem.message}",
+                    backstage=f"YAML error at {location}, YAMLParseError: {problem.message}"
+                    f" at line {problem.line}, column {problem.column}",
                 )
             )
         elif document.empty:
@@ -447,6 +448,10 @@ def validate_text(
             check = _DocumentCheck(options, location, context if may_have_placeholders else None)
             check.run(document.value, report)
             report.problems = check.problems
+        for warning in document.warnings:
+            report.problems.append(
+                Problem(WARNING, warning.rule, warning.message, warning.line, warning.column)
+            )
     duplicate_entities(reports, options)
     for report, document in zip(reports, documents, strict=True):
         report.problems = _errors_first(_place(report.problems, document))

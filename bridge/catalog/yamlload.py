@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from yaml import events as ev
@@ -76,6 +76,7 @@ class YamlDocument:
     marks: dict[int, Any] = field(default_factory=dict, repr=False)
     root_event: Any = field(default=None, repr=False)
     line_offset: int = 0  # lines before the text the events were read from
+    warnings: tuple[YamlProblem, ...] = ()  # what npm yaml warns about (unknown directives)
 
     @property
     def empty(self) -> bool:
@@ -179,26 +180,51 @@ def _identity(key: Any) -> tuple[str, Any]:
     return ("o", id(key))
 
 
-def _flow(value: Any) -> str:
-    """npm yaml's flow rendering of a collection used as a mapping key."""
+def _flow(value: Any, event: Any, tables: dict[int, Any], text: str) -> str:
+    """npm yaml's flow rendering of a collection used as a mapping key.
+
+    npm yaml prints the key's nodes back, so nulls and booleans keep their spelling (``~``,
+    ``True``), an entry without a value is its key alone (``{ x }``), and quoted strings
+    keep their quotes. ``event`` is the value's event, ``tables`` the document's item events.
+    """
     if isinstance(value, list):
-        return "[ " + ", ".join(_flow(item) for item in value) + " ]" if value else "[]"
+        events = tables.get(id(value), ())
+        items = [_flow(item, ev, tables, text) for item, ev in zip(value, events, strict=False)]
+        return "[ " + ", ".join(items) + " ]" if value else "[]"
     if isinstance(value, dict):
         if not value:
             return "{}"
-        return "{ " + ", ".join(f"{_flow(k)}: {_flow(v)}" for k, v in value.items()) + " }"
+        entries = []
+        for key, (key_event, value_event) in tables.get(id(value), {}).items():
+            entry = _flow(key, key_event, tables, text)
+            item = value[key]
+            if item is None and value_event.style in ("", None) and value_event.value == "":
+                # No value: ``{ x }``, or ``{ x: }`` when the ':' is written.
+                if ":" in text[key_event.end_mark.index : value_event.end_mark.index]:
+                    entry += ":"
+                entries.append(entry)
+                continue
+            entries.append(f"{entry}: {_flow(item, value_event, tables, text)}")
+        return "{ " + ", ".join(entries) + " }"
     if isinstance(value, str):
+        style = getattr(event, "style", None)
+        if style == '"':
+            return js_json(value)
+        if style == "'":
+            return "'" + value.replace("'", "''") + "'"
         return value if re.fullmatch(r"[\w.-][\w .-]*", value) else js_json(value)
+    if (value is None or isinstance(value, bool)) and getattr(event, "style", "x") in ("", None):
+        return str(event.value)  # as written: ``~``, ``Null``, ``True``
     return js_string(value)
 
 
-def _string_key(key: Any) -> str:
+def _string_key(key: Any, event: Any, tables: dict[int, Any], text: str) -> str:
     if isinstance(key, str):
         return key
     if key is None:
         return ""
     if isinstance(key, list | dict):
-        return _flow(key)
+        return _flow(key, event, tables, text)
     return js_string(key)
 
 
@@ -337,6 +363,8 @@ class _Reader:
                 if flow is not None:
                     flow.check(event, depth=1)
                 elif event.flow_style and start is not None and not start.flow_style:
+                    if key is _NO_KEY and container and start.start_mark.column:
+                        self._check_flow_key(event)
                     required = start.start_mark.column + 1
                     flow = _FlowIndent(self.line, required, event.start_mark.line)
                 if start is None:
@@ -381,9 +409,7 @@ class _Reader:
                 key, key_event = value, event
             elif type(key) is str and identities is None:
                 if key in container:
-                    raise _DocumentError(
-                        "yaml-duplicate-key", "Map keys must be unique", key_event.start_mark
-                    )
+                    raise _duplicate_key(key_event, marks, self.text)
                 container[key] = value
                 marks[key] = (key_event, event)
                 key = _NO_KEY
@@ -396,6 +422,8 @@ class _Reader:
                     key_event=key_event,
                     value=value,
                     event=event,
+                    tables=document.marks,
+                    text=self.text,
                 )
                 key = _NO_KEY
 
@@ -416,6 +444,14 @@ class _Reader:
         if tag is None or tag in ("!", _STR_TAG):
             return event.value
         return resolve_tagged(tag, event.value)
+
+    def _check_flow_key(self, event: Any) -> None:
+        # npm yaml's parser takes a flow collection that starts a line of an indented block
+        # mapping, after its first entry, for a comment and refuses the rest of the line.
+        mark = event.start_mark
+        implicit = not self.line(mark.line)[: mark.column].strip(" ")  # not after '? '
+        if implicit and event.anchor is None and event.tag is None:
+            raise _DocumentError("yaml-syntax", "Map comment with trailing content", mark)
 
     def _check_quoted_indent(self, event: Any, required: int) -> None:
         # npm yaml ends a quoted scalar at a continuation line that is not indented more than
@@ -483,22 +519,40 @@ def _put(
     key_event: Any,
     value: Any,
     event: Any,
+    tables: dict[int, Any],
+    text: str,
 ) -> set[tuple[str, Any]]:
     """Add an entry whose key is not a plain string (or follows such a key).
 
-    Returns the identities of the keys seen so far, for the duplicate check.
+    Returns the identities of the keys seen so far, for the duplicate check. ``tables`` and
+    ``text`` (the document's item events and source) are for printing a collection key.
     """
     if identities is None:
         # Until now every key was a string: seed the identities from them.
         identities = {("s", k) for k in container}
     identity = _identity(key)
     if identity in identities:
-        raise _DocumentError("yaml-duplicate-key", "Map keys must be unique", key_event.start_mark)
+        raise _duplicate_key(key_event, marks, text)
     identities.add(identity)
-    string_key = _string_key(key)
+    string_key = _string_key(key, key_event, tables, text)
     container[string_key] = value
     marks[string_key] = (key_event, event)
     return identities
+
+
+def _duplicate_key(key_event: Any, marks: dict[str, Any], text: str) -> _DocumentError:
+    """npm yaml's duplicate-key error: at the key, or, right after an entry without a value
+    on the line above, at the end of that line (where npm yaml's key begins)."""
+    error = _DocumentError("yaml-duplicate-key", "Map keys must be unique", key_event.start_mark)
+    if marks:
+        previous_key, previous_value = next(reversed(marks.values()))
+        line = key_event.start_mark.line
+        empty = type(previous_value) is _Scalar and not previous_value.style
+        if empty and previous_value.value == "" and previous_key.start_mark.line == line - 1:
+            above = text.split("\n")[line - 1].rstrip("\r")
+            if "#" not in above[previous_key.end_mark.column :]:
+                error.problem = replace(error.problem, line=line, column=len(above) + 1)
+    return error
 
 
 def _skip_to_end(get: Callable[[], Any]) -> None:
@@ -507,7 +561,16 @@ def _skip_to_end(get: Callable[[], Any]) -> None:
         pass
 
 
-def _problem_from(error: YAMLError, text: str) -> YamlProblem:
+def _problem_from(error: YAMLError, text: str, offset: int, source: str) -> YamlProblem:
+    """The problem for libyaml's error in ``text`` (lines ``offset``… of ``source``).
+
+    Where the situation is recognisable, it is told in npm yaml's words and at its position
+    (what Backstage reports); otherwise in libyaml's.
+    """
+    if isinstance(error, MarkedYAMLError):
+        npm = _npm_wording(error, text, offset, source)
+        if npm is not None:
+            return npm
     mark = getattr(error, "problem_mark", None) or getattr(error, "context_mark", None)
     if isinstance(error, MarkedYAMLError):
         problem = error.problem or "invalid YAML"
@@ -516,29 +579,197 @@ def _problem_from(error: YAMLError, text: str) -> YamlProblem:
     else:
         message = str(error).splitlines()[0] if str(error) else "invalid YAML"
     if mark is not None:
-        return YamlProblem("yaml-syntax", message, mark.line + 1, mark.column + 1)
+        return YamlProblem("yaml-syntax", message, mark.line + 1 + offset, mark.column + 1)
     position = getattr(error, "position", 0) or 0
     line = text.count("\n", 0, position)
     column = position - (text.rfind("\n", 0, position) + 1)
-    return YamlProblem("yaml-syntax", message, line + 1, column + 1)
+    return YamlProblem("yaml-syntax", message, line + 1 + offset, column + 1)
+
+
+# npm yaml's token names, for "Unexpected <token> at node end", by first character.
+_NPM_TOKENS = {
+    "[": "flow-seq-start",
+    "{": "flow-map-start",
+    "'": "single-quoted-scalar",
+    '"': "double-quoted-scalar",
+    "*": "alias",
+    "&": "anchor",
+    "!": "tag",
+    "|": "block-scalar",
+    ">": "block-scalar",
+}
+
+_FLOW_ENDS = {"}": "flow-map-end", "]": "flow-seq-end"}
+
+
+def _npm_wording(error: MarkedYAMLError, text: str, offset: int, source: str) -> YamlProblem | None:
+    """npm yaml's message and position for the libyaml errors real catalogs commonly hit."""
+    mark = error.problem_mark
+    problem = error.problem or ""
+    if mark is None:
+        return None
+    lines = source.split("\n")
+    number = mark.line + offset
+    line = lines[number] if number < len(lines) else ""
+    char = line[mark.column : mark.column + 1]
+
+    def npm(message: str, line: int = number, column: int = mark.column) -> YamlProblem:
+        return YamlProblem("yaml-syntax", message, line + 1, column + 1)
+
+    in_block_scalar = "block scalar" in (error.context or "")  # npm yaml words it otherwise
+    if char == "\t" and not line[: mark.column].strip(" \t") and not in_block_scalar:
+        return npm("Tabs are not allowed as indentation")  # at a tab in the indentation
+    if problem.startswith("found character that cannot start any token"):
+        # '%' (a Jinja "{%" in a template), or a reserved indicator.
+        if char == "%":
+            return npm("Plain value cannot start with directive indicator character %")
+        if char in ("@", "`"):
+            return npm(f"Plain value cannot start with reserved character {char}")
+        return None
+    first_on_line = not line[: mark.column].strip(" ")
+    node_end = f"Unexpected {_NPM_TOKENS.get(char, 'scalar')} at node end"
+    block_level = problem.startswith(("did not find expected key", "did not find expected <"))
+    if block_level and char in _FLOW_ENDS:  # a closing bracket without its opening one
+        return npm(f'Unexpected {_FLOW_ENDS[char]} token in YAML stream: "{char}"')
+    if problem == "did not find expected <document start>":
+        if any(earlier.startswith("%") for earlier in lines[offset:number]):
+            return npm("Missing directives-end/doc-start indicator line")
+        # After the root node on its own line; on the same line, npm yaml's first error
+        # depends on what follows (keep libyaml's).
+        return npm(node_end) if first_on_line else None
+    if problem.startswith("did not find expected key"):
+        if first_on_line:  # a key left of its mapping's column
+            if char == "-":
+                return npm("A block sequence may not be used as an implicit map key", column=0)
+            return npm("All mapping items must start at the same column", column=0)
+        # Text after a node; if more indented lines follow, npm yaml may read them as one
+        # multi-line key (another error): keep libyaml's wording then.
+        return None if _continued(lines, number) else npm(node_end)
+    if problem.startswith("could not find expected ':'") and error.context_mark is not None:
+        key = error.context_mark  # where the key starts
+        return npm(
+            "Implicit map keys need to be followed by map values", key.line + offset, key.column
+        )
+    if problem.startswith("mapping values are not allowed"):
+        return _nested_mapping(text, offset)
+    return None
+
+
+def _continued(lines: list[str], number: int) -> bool:
+    """Whether the next line with content is indented more than line ``number``."""
+    indent = len(lines[number]) - len(lines[number].lstrip(" "))
+    for line in lines[number + 1 :]:
+        content = line.lstrip(" ")
+        if content.strip() and not content.startswith("#"):
+            return len(line) - len(content) > indent
+    return False
+
+
+def _nested_mapping(text: str, offset: int) -> YamlProblem | None:
+    """npm yaml's error for a ':' libyaml does not allow: where the scalar before it starts.
+
+    A value on the same line as its key (``a: b: c``, or a plain value running on to a more
+    indented ``key:`` line) is a nested mapping in a compact one; any other scalar before
+    the ':' is an implicit key over several lines. The error path only: PyYAML's pure
+    scanner gives the tokens libyaml's events do not.
+    """
+    import yaml
+
+    tokens: list[Any] = []
+    try:
+        for token in yaml.scan(text, Loader=yaml.SafeLoader):
+            tokens = [*tokens[-1:], token]
+    except YAMLError:
+        pass
+    if len(tokens) < 2 or not isinstance(tokens[-1], yaml.ScalarToken):
+        return None
+    before, scalar = tokens
+    start = scalar.start_mark
+    compact = isinstance(before, yaml.ValueToken) and before.start_mark.line == start.line
+    message = (
+        "Nested mappings are not allowed in compact mappings"
+        if compact
+        else "Implicit keys need to be on a single line"
+    )
+    return YamlProblem("yaml-syntax", message, start.line + 1 + offset, start.column + 1)
+
+
+_DIRECTIVE = re.compile(r"^%", re.MULTILINE)
+_KNOWN_DIRECTIVES = ("%YAML", "%TAG")
+
+
+def _directives(text: str) -> tuple[str, list[YamlProblem], list[int]]:
+    """Lines starting with '%' read as npm yaml does, for libyaml; and the warnings.
+
+    Between documents (before the first, after a ``...``) such a line is a directive:
+    npm yaml ignores an unknown one with a warning, and directives that no document follows.
+    libyaml refuses unknown directives, so they are replaced: by nothing, or by a harmless
+    ``%TAG`` when a document follows without ``---`` (so that libyaml, like npm yaml, asks
+    for it). Inside a document such a line is a plain value starting with '%', an error for
+    npm yaml but a directive for libyaml: its '%' becomes a character libyaml refuses at
+    the same place (reported in npm yaml's words, see ``_npm_wording``); those lines are
+    returned too.
+    """
+    lines = text.split("\n")
+    warnings = []
+    between = True  # before the first document, or after '...'
+    pending: list[int] = []  # directive lines waiting for their document
+    unknown: set[int] = set()
+    refused: list[int] = []  # '%' lines inside a document
+    for number, line in enumerate(lines):
+        if not between:
+            if _DOCUMENT_END.match(line):
+                between = True
+            elif line.startswith("%"):
+                lines[number] = "`" + line[1:]
+                refused.append(number)
+            continue
+        if line.startswith("%"):
+            name = line.split()[0]  # a comment needs a blank before its '#'
+            pending.append(number)
+            if name not in _KNOWN_DIRECTIVES:
+                unknown.add(number)
+                warnings.append(
+                    YamlProblem("yaml-directive", f"Unknown directive {name}", number + 1, 1)
+                )
+        elif line.strip(" \t\r") and not line.lstrip(" \t").startswith("#"):
+            if _DOCUMENT_END.match(line):
+                continue
+            for directive in pending:
+                if directive in unknown:
+                    # A unique handle: libyaml refuses a %TAG handle given twice.
+                    lines[directive] = (
+                        "" if _DOCUMENT_START.match(line) else f"%TAG !cb{directive}! tag:cb"
+                    )
+            pending = []
+            between = False
+    for directive in pending:  # no document follows: npm yaml ignores them
+        lines[directive] = ""
+    return "\n".join(lines), warnings, refused
 
 
 _DOCUMENT_START = re.compile(r"^---(?=[ \t\r\n]|$)", re.MULTILINE)
 _LINES = re.compile(r"[^\n]*\n|[^\n]+$")  # only LF ends a line, as for libyaml's marks
 _DOCUMENT_END = re.compile(r"^\.\.\.(?=[ \t\r\n]|$)", re.MULTILINE)
+# Lines that do not make a document: blank, comments, directives.
+_NO_CONTENT = re.compile(r"[ \t\r\n]*(?:#|%|$)")
 
 
 def _chunks(text: str) -> Iterator[tuple[int, str]]:
     """Split a stream at document markers: (line offset, text) per would-be document."""
     lines = _LINES.findall(text)
     start = 0
+    content = False  # whether the would-be document has more than directives and comments
     for number, line in enumerate(lines):
-        if number > start and _DOCUMENT_START.match(line):
+        if content and _DOCUMENT_START.match(line):
             yield start, "".join(lines[start:number])
             start = number
         elif _DOCUMENT_END.match(line):
             yield start, "".join(lines[start : number + 1])
             start = number + 1
+            content = False
+            continue
+        content = content or not _NO_CONTENT.match(line)
     if start < len(lines):
         yield start, "".join(lines[start:])
 
@@ -585,11 +816,12 @@ def _unshield(value: Any, table: dict[int, str], marks: dict[int, Any], out: dic
     return value
 
 
-def _read(text: str, max_depth: int) -> list[YamlDocument]:
+def _read(text: str, max_depth: int, source: str) -> list[YamlDocument]:
+    """The documents of ``text``: ``source`` as written, for the error messages."""
     if _LIBYAML_REFUSES.search(text):
         shielded, back = _shield(text)
         table = {ord(k): v for k, v in back.items()}
-        documents = _read(shielded, max_depth)
+        documents = _read(shielded, max_depth, source)
         for document in documents:
             marks: dict[int, Any] = {}
             document.value = _unshield(document.value, table, document.marks, marks)
@@ -603,20 +835,71 @@ def _read(text: str, max_depth: int) -> list[YamlDocument]:
     # reads the other documents, so read the stream again one document at a time.
     documents = []
     for offset, chunk in _chunks(text):
-        try:
-            found = _Reader(chunk, max_depth).read(offset)
-        except YAMLError as error:
-            problem = _problem_from(error, chunk)
-            problem = YamlProblem(
-                problem.rule, problem.message, problem.line + offset, problem.column
-            )
-            found = [YamlDocument(0, None, offset + 1, problem)]
-        for document in found:
+        for document in _read_chunk(chunk, offset, max_depth, source):
             document.index = len(documents)
             documents.append(document)
     return documents
 
 
+def _read_chunk(chunk: str, offset: int, max_depth: int, source: str) -> list[YamlDocument]:
+    """The documents of one would-be document's text, or the document with its problem."""
+    while True:
+        try:
+            return _Reader(chunk, max_depth).read(offset)
+        except YAMLError as error:
+            blanked = _without_tab_line(error, chunk)
+            if blanked is None:
+                problem = _problem_from(error, chunk, offset, source)
+                return [YamlDocument(0, None, offset + 1, problem)]
+            chunk = blanked  # one tab fewer: this ends
+
+
+def _without_tab_line(error: YAMLError, text: str) -> str | None:
+    """``text`` without the line libyaml stopped at, if that line is blank for npm yaml.
+
+    A line of only blanks (and maybe a comment) that starts with a tab is refused by libyaml
+    but is an empty line for npm yaml, except inside a block scalar. Only on the error path:
+    valid files never pay for it.
+    """
+    mark = getattr(error, "problem_mark", None)
+    if mark is None or "block scalar" in (getattr(error, "context", None) or ""):
+        return None
+    lines = text.split("\n")
+    if mark.line >= len(lines):
+        return None
+    line = lines[mark.line]
+    if "\t" not in line or line.lstrip(" \t")[:1] not in ("", "#", "\r"):
+        return None
+    lines[mark.line] = ""
+    return "\n".join(lines)
+
+
+def _valid_at(documents: list[YamlDocument], line: int) -> bool:
+    """Whether the document that holds ``line`` (1-based) was read without a problem."""
+    holder = None
+    for document in documents:
+        if document.line > line:
+            break
+        holder = document
+    return holder is not None and holder.problem is None
+
+
 def parse_documents(text: str, *, max_depth: int = DEFAULT_MAX_DEPTH) -> list[YamlDocument]:
     """Every document of a YAML stream, each with its value or its problem."""
-    return _read(text, max_depth)
+    if _DIRECTIVE.search(text) is None:  # nearly every catalog file
+        return _read(text, max_depth, text)
+    prepared, warnings, refused = _directives(text)
+    documents = _read(prepared, max_depth, text)
+    # A refused '%' that libyaml accepted was inside a quoted string: put it back.
+    accepted = [number for number in refused if _valid_at(documents, number + 1)]
+    if accepted:
+        lines = prepared.split("\n")
+        for number in accepted:
+            lines[number] = "%" + lines[number][1:]
+        documents = _read("\n".join(lines), max_depth, text)
+    for warning in warnings:  # npm yaml gives it to the document that follows
+        for document in documents:
+            if document.line > warning.line:
+                document.warnings = (*document.warnings, warning)
+                break
+    return documents

@@ -227,3 +227,64 @@ def test_help_documents_exit_codes_and_examples(repo: Path) -> None:
     text = " ".join(result.stdout.split())
     assert "Exit codes: • 0: Success: every file valid" in text
     assert "catalog-bridge validate catalog-info.yaml" in text
+
+
+@pytest.fixture
+def links(tmp_path: Path) -> Path:
+    """A tree with a valid file, a file symlink loop, a dangling link and a folder link loop."""
+    (tmp_path / "ok").mkdir()
+    (tmp_path / "ok" / "catalog-info.yaml").write_text(VALID)
+    looping = tmp_path / "loop"
+    looping.mkdir()
+    (looping / "catalog-info.yaml").symlink_to("other.yaml")
+    (looping / "other.yaml").symlink_to("catalog-info.yaml")
+    dangling = tmp_path / "dangling"
+    dangling.mkdir()
+    (dangling / "catalog-info.yaml").symlink_to("gone.yaml")
+    (tmp_path / "ok" / "up").symlink_to("..")  # a folder link back up: never followed
+    (tmp_path / "self").symlink_to("self")  # a link to itself, not a catalog file name
+    return tmp_path
+
+
+def test_symlink_loops_and_dangling_links_in_a_folder_are_unreadable_files(links: Path) -> None:
+    result = run(".", cwd=links)
+    assert result.returncode == 1
+    assert result.stderr == ""  # no internal error
+    assert result.stdout.splitlines() == [
+        "./dangling/catalog-info.yaml: error [file-unreadable] cannot read the file: dangling "
+        "symbolic link (its target gone.yaml does not exist)",
+        "./loop/catalog-info.yaml: error [file-unreadable] cannot read the file: symbolic link "
+        "loop",
+        "3 files, 1 document: 1 valid, 0 invalid, 2 unreadable; 2 errors, 0 warnings",
+    ]
+
+
+def test_a_symlink_loop_named_directly_is_an_unreadable_file(links: Path) -> None:
+    result = run("loop/catalog-info.yaml", "--glob", "*.yaml", "loop", cwd=links)
+    assert result.returncode == 1
+    assert result.stderr == ""
+    lines = result.stdout.splitlines()
+    assert lines[0] == (
+        "loop/catalog-info.yaml: error [file-unreadable] cannot read the file: symbolic link loop"
+    )
+    assert lines[1:3] == [
+        "loop/catalog-info.yaml: error [file-unreadable] cannot read the file: symbolic link loop",
+        "loop/other.yaml: error [file-unreadable] cannot read the file: symbolic link loop",
+    ]
+
+
+def test_a_missing_path_is_still_a_usage_error(tmp_path: Path) -> None:
+    result = run("nothing-here.yaml", cwd=tmp_path)
+    assert result.returncode == 2
+    assert "nothing-here.yaml: no such file or directory" in result.stderr
+
+
+def test_an_unknown_directive_is_a_warning_and_the_entity_keeps_index_0(tmp_path: Path) -> None:
+    (tmp_path / "catalog-info.yaml").write_text("%FOO bar\n---\n" + VALID)
+    result = run("--format", "json", "catalog-info.yaml", cwd=tmp_path)
+    assert result.returncode == 0, result.stdout
+    (report,) = [json.loads(line) for line in result.stdout.splitlines()]
+    assert (report["index"], report["ok"], report["name"]) == (0, True, "payments")
+    assert [(w["line"], w["column"], w["rule"], w["message"]) for w in report["warnings"]] == [
+        (1, 1, "yaml-directive", "Unknown directive %FOO")
+    ]

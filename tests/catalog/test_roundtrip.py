@@ -196,15 +196,10 @@ def test_edit_changes_only_its_lines() -> None:
 def _first_annotated(stream: Any) -> Any:
     for document in stream.documents:
         data = document.data
-        metadata = data.get("metadata") if hasattr(data, "get") else None
-        annotations = (
-            metadata.get("annotations")
-            if metadata is not None and hasattr(metadata, "get")
-            else None
-        )
+        metadata: Any = data.get("metadata") if hasattr(data, "get") else None
+        annotations: Any = metadata.get("annotations") if hasattr(metadata, "get") else None
         if (
-            metadata is not None
-            and hasattr(annotations, "fa")
+            hasattr(annotations, "fa")
             and annotations
             and not annotations.fa.flow_style()
             and isinstance(metadata.get("name"), str)

@@ -175,3 +175,129 @@ def test_alias_budget_matches_npm_yaml(oracle: Oracle, tmp_path: Path) -> None:
     ours_ok = [parse_documents(t)[0].problem is None for t in texts]
     assert ours_ok == node_ok
     assert False in ours_ok and True in ours_ok
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("%\n", []),  # a directive and no document: nothing, as for npm yaml
+        ("%YAML 1.2\n# only a comment\n", []),
+        ("%FOO bar\n---\na: 1\n---\nb: 2\n", [{"a": 1}, {"b": 2}]),
+        ("a: 1\n...\n%FOO\n---\nb: 1\n", [{"a": 1}, {"b": 1}]),
+        ("%FOO\na: 1\n", ["ERROR yaml-syntax"]),  # no '---' after a directive
+        ("a: 1\n%YAML 1.2\n---\nb: 1\n", ["ERROR yaml-syntax", {"b": 1}]),  # '%' as content
+        ("%YAML 1.1\n---\na: yes\n---\nb: [\n", [{"a": True}, "ERROR yaml-syntax"]),
+        ('"50\n% done"\n', ["50 % done"]),  # inside a quoted string: text
+        ('["a\n%b"]\n', [["a %b"]]),
+    ],
+)
+def test_lines_starting_with_percent_read_as_npm_yaml_does(text: str, expected: object) -> None:
+    assert values(text) == expected
+
+
+def test_an_unknown_directive_is_a_warning_on_the_next_document() -> None:
+    first, second = parse_documents("a: 1\n...\n%FOO bar\n---\nb: 1\n")
+    assert first.warnings == ()
+    assert [(w.rule, w.message, w.line, w.column) for w in second.warnings] == [
+        ("yaml-directive", "Unknown directive %FOO", 3, 1)
+    ]
+
+
+@pytest.mark.parametrize(
+    ("text", "key"),
+    [
+        ("{x}: 1\n", "{ x }"),
+        ("{x: }: 1\n", "{ x: }"),
+        ("{x: ~, y: Null, z: True}: 1\n", "{ x: ~, y: Null, z: True }"),
+        ("[{x}, {a: b}, \"q\", 's']: 1\n", "[ { x }, { a: b }, \"q\", 's' ]"),
+    ],
+)
+def test_collection_keys_are_printed_as_npm_yaml_prints_them(text: str, key: str) -> None:
+    assert values(text) == [{key: 1}]
+
+
+# libyaml's errors that real catalogs hit, and what npm yaml (Backstage) says about them.
+NPM_SYNTAX_ERRORS = [
+    "a: {% if x %}\n",
+    "spec:\n  dependsOn:\n{%- if x %}\n    - a\n{%- endif %}\n",
+    "a: @x\n",
+    "a: `x`\n",
+    "metadata:\n  name: x\n description: y\n",
+    "a:\n  b:\n    c: 1\n   d: 2\n",
+    "a:\n  - x\n - y\n",
+    "metadata:\n  name\n  title: y\n",
+    "- a\n  b: c\n",
+    "a:\n  - b\n    c: d\n",
+    "a: {{ x }} bounded\n",
+    'a: "x" y\n',
+    "a: 'x' y\n",
+    'a: "x" [y]\n',
+    'a: "x" {y}\n',
+    "[a]\nb: c\n",
+    "{a: 1}\n}\n",
+    "a:\n  b: 1\n  ]\n",
+    "metadata:\n  name: x\n  description: some text\n   tags:\n    - a\n",
+    "a: b: c\n",
+    "- name: a: b\n",
+    "a: b\n  c: d\n",
+    "a:\n  b: 1\n  [x]\n",
+    "a:\n  b: 1\n  [x]: 1\n",
+    "- b: 1\n  {x: 1}: 1\n",
+    "a:\n\tb: 1\n",
+    "a: 1\n\t\nb: 2\n",  # a line of blanks starting with a tab is empty for npm yaml
+    "a:\n  b: x\n  \t# c\n  c: y\n",
+    "a:\n  b: 1\n  \tc: 2\n",
+    "a:\na: 1\n",  # after an entry without a value: where npm yaml's key begins
+    "a: 1\nb:   \na: 2\n",
+    "a: # c\na: 1\n",
+    "x:\n  a:\n\n  a: 1\n",
+    "%YAML 1.2\na: 1\n",
+    "%FOO\n\n# c\na: 1\n---\nb: 1\n",
+    "a: 1\n%FOO bar\n---\nb: 1\n",
+]
+
+
+@pytest.mark.parametrize("text", ["{a: 1,\n b: 2} x\nc: d\n", 'a: "q" x\n  c: d\n'])
+def test_unrecognised_situations_keep_libyamls_words(text: str) -> None:
+    # Text after a node, then more indented lines: npm yaml may read them as one multi-line
+    # key, and its first error is then another one. libyaml's words say it is not npm's.
+    (document,) = parse_documents(text)
+    assert document.problem is not None and document.problem.message.startswith("did not find")
+
+
+def test_a_tab_line_inside_a_block_scalar_stays_an_error() -> None:
+    (document,) = parse_documents("a: |\n  x\n\t\n  y\n")
+    assert document.problem is not None and document.problem.rule == "yaml-syntax"
+
+
+@pytest.mark.oracle
+def test_syntax_errors_have_npm_yamls_message_and_position(oracle: Oracle) -> None:
+    script = (
+        f"const yaml = require({json.dumps(str(oracle.folder / 'node_modules' / 'yaml'))});"
+        "const texts = JSON.parse(require('fs').readFileSync(0, 'utf8'));"
+        "console.log(JSON.stringify(texts.map(t => yaml.parseAllDocuments(t, {merge: false})"
+        ".map(d => d.errors.length ? d.errors[0].message.split(':\\n')[0] : null))));"
+    )
+    result = subprocess.run(
+        ["node", "-e", script],
+        input=json.dumps(NPM_SYNTAX_ERRORS),
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    theirs = json.loads(result.stdout)
+    ours = [
+        [
+            f"{d.problem.message} at line {d.problem.line}, column {d.problem.column}"
+            if d.problem
+            else None
+            for d in parse_documents(text)
+        ]
+        for text in NPM_SYNTAX_ERRORS
+    ]
+    differences = [
+        f"{text!r}\n  ours:   {mine}\n  theirs: {npm}"
+        for text, mine, npm in zip(NPM_SYNTAX_ERRORS, ours, theirs, strict=True)
+        if mine != npm
+    ]
+    assert not differences, "\n".join(differences)
