@@ -5,7 +5,6 @@ from __future__ import annotations
 import errno
 import os
 import re
-import stat
 import sys
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -13,13 +12,10 @@ from functools import lru_cache
 from pathlib import Path
 
 from bridge.catalog.problems import ERROR, Problem
+from bridge.catalog.reader import SKIPPED_DIRS, read_file, walk
 from bridge.errors import UsageError
 
 DEFAULT_GLOBS = ("catalog-info.yaml", "catalog-info.yml")
-# Folders never searched: version control, dependencies, caches.
-SKIPPED_DIRS = frozenset(
-    (".git", ".hg", ".svn", "node_modules", ".venv", "venv", "__pycache__", ".tox", ".cache")
-)
 STDIN = "-"
 
 
@@ -76,33 +72,6 @@ def matches(relative: str, globs: Iterable[str]) -> bool:
     )
 
 
-def _walk(folder: str, prefix: str = "") -> Iterator[str]:
-    """Relative paths (with ``/``) of the files below ``folder``, sorted, skipping SKIPPED_DIRS.
-
-    Symbolic links to folders are not followed (a link cycle cannot trap the search). A link
-    whose target cannot be reached (a loop, a missing target) is listed: reading it then says
-    why it is unusable, rather than the file silently not being validated.
-    """
-    with os.scandir(folder) as scan:
-        entries = sorted(scan, key=lambda entry: entry.name)
-    for entry in entries:
-        if entry.is_dir(follow_symlinks=False):
-            if entry.name not in SKIPPED_DIRS:
-                yield from _walk(entry.path, f"{prefix}{entry.name}/")
-        elif _is_file_or_broken_link(entry):
-            yield prefix + entry.name
-
-
-def _is_file_or_broken_link(entry: os.DirEntry[str]) -> bool:
-    """Whether an entry is a file, or a symbolic link leading nowhere readable."""
-    if not entry.is_symlink():
-        return entry.is_file()
-    try:
-        return stat.S_ISREG(os.stat(entry.path).st_mode)
-    except OSError:  # a loop (ELOOP) or a missing target
-        return True
-
-
 def discover(arguments: Iterable[str], globs: Iterable[str] = DEFAULT_GLOBS) -> Iterator[Source]:
     """Expand command-line paths: files as given, folders searched, ``-`` for stdin.
 
@@ -123,7 +92,7 @@ def _sources(arguments: list[str], globs: tuple[str, ...]) -> Iterator[Source]:
         if argument == STDIN:
             yield Source("<stdin>", None, None)
         elif os.path.isdir(argument):
-            for relative in _walk(argument):
+            for relative in walk(argument, skip=SKIPPED_DIRS):
                 if matches(relative, globs):
                     file = os.path.join(argument, relative)
                     yield Source(file, file, argument)
@@ -170,32 +139,6 @@ def _decode(data: bytes) -> str | Problem:
         )
 
 
-def _read_file(path: str, max_bytes: int) -> bytes | int:
-    """The file's bytes, or its size when it is over ``max_bytes``.
-
-    Reads what ``fstat`` announces in one call (a buffered read of ``max_bytes`` would
-    allocate a megabyte per file), and never more than ``max_bytes + 1`` bytes in total, so
-    a file that grows or a device that never ends cannot exhaust memory.
-    """
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        size = os.fstat(fd).st_size
-        if size > max_bytes:
-            return size
-        data = b""
-        # One byte more than announced shows a file that grew; devices announce 0 and are
-        # read in blocks. (os.read allocates what it is asked for: ask for what is there.)
-        want = size + 1 if size else 65536
-        while len(data) <= max_bytes:
-            block = os.read(fd, min(max_bytes + 1 - len(data), want))
-            if not block:
-                return data
-            data += block
-        return len(data)
-    finally:
-        os.close(fd)
-
-
 def _why(source: Source, error: OSError) -> str:
     """Why a file could not be read, in words (symbolic links named as such)."""
     if error.errno == errno.ELOOP:
@@ -213,7 +156,7 @@ def read(source: Source, max_bytes: int) -> str | Problem:
             stdin = sys.stdin.buffer.read(max_bytes + 1)
             data = len(stdin) if len(stdin) > max_bytes else stdin
         else:
-            data = _read_file(source.path, max_bytes)
+            data = read_file(source.path, max_bytes)
     except OSError as error:
         return _file_problem("file-unreadable", f"cannot read the file: {_why(source, error)}")
     if isinstance(data, int):
