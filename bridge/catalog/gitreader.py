@@ -1,0 +1,74 @@
+"""A :class:`~bridge.catalog.reader.CatalogReader` over a git tree at a ref.
+
+Kept apart from ``reader.py`` so that validating files on disk (the pre-commit hook's path)
+never imports gitpython.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from bridge.catalog.reader import join
+from bridge.gitrepo import INDEX, GitRepository, TreeEntry
+
+# How many symbolic links one read may pass through, as the kernel's ELOOP limit does.
+_MAX_LINKS = 40
+
+
+class GitTreeReader:
+    """The files of a git tree at a ref (``:`` for the staged index), read from the object
+    database: no checkout, and the working tree is never touched.
+
+    Symbolic links are followed inside the tree; one that leaves it, loops or leads nowhere
+    is listed and unreadable, as on disk.
+    """
+
+    def __init__(self, repository: GitRepository, ref: str) -> None:
+        self.repository = repository
+        self.ref = ref
+        self.commit = repository.resolve(ref)
+        self._files: dict[str, TreeEntry] = dict(repository.files(ref))
+        self._dirs = {""}
+        for path in self._files:
+            parts = path.split("/")[:-1]
+            self._dirs.update("/".join(parts[: index + 1]) for index in range(len(parts)))
+
+    @property
+    def label(self) -> str:
+        where = "the index" if self.ref == INDEX else f"{self.ref} ({self.commit[:12]})"
+        return f"{self.repository.path} at {where}"
+
+    def files(self) -> Iterator[str]:
+        return iter(self._files)
+
+    def is_file(self, path: str) -> bool:
+        return self._entry(path) is not None
+
+    def is_dir(self, path: str) -> bool:
+        return path in self._dirs
+
+    def read(self, path: str, max_bytes: int) -> bytes | int:
+        entry = self._entry(path)
+        if entry is None:
+            if path in self._files:
+                raise OSError(f"{path}: a symbolic link that loops or leads out of the tree")
+            raise FileNotFoundError(path)
+        size = self.repository.size(entry.blob)
+        return size if size > max_bytes else self.repository.read(entry.blob)
+
+    def content_id(self, path: str) -> str | None:
+        entry = self._entry(path)
+        return entry.blob if entry is not None else None
+
+    def _entry(self, path: str) -> TreeEntry | None:
+        """The blob a path leads to, following symbolic links inside the tree."""
+        for _ in range(_MAX_LINKS):
+            entry = self._files.get(path)
+            if entry is None or not entry.symlink:
+                return entry
+            target = self.repository.read(entry.blob).decode("utf-8", "surrogateescape")
+            followed = join(path, target)
+            if followed is None:
+                return None
+            path = followed
+        return None
