@@ -198,8 +198,8 @@ def sync(
         typer.Option(
             "--output",
             "-o",
-            help="Write the entities here (default: standard output). json, yaml and table "
-            "files are replaced atomically; ndjson is written as entities arrive.",
+            help="Write the entities here (default: standard output). Files are replaced "
+            "atomically, in a stable order, under a lock; ndjson to standard output streams.",
         ),
     ] = None,
     output_format: Annotated[
@@ -226,9 +226,10 @@ def sync(
     """Pull every repository of the configured Azure DevOps organizations, read and validate
     their catalog files, and write repository entities with Backstage application context.
 
-    Exit codes: 0 everything synced; 1 finished with failures (an organization, project or
-    catalog file could not be read); 3 configuration error; 4 every organization refused the
-    token; 5 Azure DevOps or the broker unreachable.
+    Exit codes: 0 everything synced; 1 finished with failures (an organization, project,
+    catalog file or field could not be read); 3 configuration error; 4 no repository could be
+    read and a token was refused; 5 Azure DevOps or the broker unreachable; 75 another run
+    is writing the output; 141 standard output closed; 143 terminated.
     """
     from bridge.sync.command import sync_command
     from bridge.sync.engine import SyncOptions
