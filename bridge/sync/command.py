@@ -29,8 +29,9 @@ def run_sync(
 ) -> SyncResult:
     """Sync the configuration's profiles into ``output`` and print the summary to ``stderr``.
 
-    The output is written as entities arrive (NDJSON) or atomically at the end (the other
-    formats), so an interrupted run never leaves a truncated file.
+    A file output is published atomically at the end, in a stable order, so an interrupted
+    run never leaves a truncated file; NDJSON to standard output streams as entities arrive.
+    A run that read no repository leaves the previous output in place.
     """
     for note in config.notes:
         stderr.write(f"note: {note}\n")
