@@ -444,7 +444,9 @@ def _target(destination: str | os.PathLike[str] | None, *, stdout: TextIO) -> _T
     if path.is_dir():
         raise InputError(f"cannot write {path}: it is a folder")
     if path.is_file() or not path.exists():
-        return _AtomicFile(path)
+        # Through a symbolic link: replace the file it points to and keep the link (and lock
+        # that file, whichever link a run names it by).
+        return _AtomicFile(Path(os.path.realpath(path)) if path.is_symlink() else path)
     return _Device(path)
 
 

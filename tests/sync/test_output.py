@@ -357,6 +357,25 @@ def test_file_modes(tmp_path: Path) -> None:
     assert stat.S_IMODE(replaced.stat().st_mode) == 0o600  # kept
 
 
+@pytest.mark.skipif(sys.platform == "win32", reason="symbolic links need privileges")
+@pytest.mark.parametrize("output_format", FORMATS)
+def test_through_a_symbolic_link_the_file_it_points_to_is_replaced(
+    tmp_path: Path, output_format: str
+) -> None:
+    target = tmp_path / "data" / "entities.out"
+    target.parent.mkdir()
+    target.write_text(PREVIOUS, encoding="utf-8")
+    link = tmp_path / "latest"
+    link.symlink_to(target)
+    with open_sink(output_format, link) as sink:
+        with pytest.raises(LockedError):  # the target's lock, whichever name a run uses
+            open_sink(output_format, target)
+        sink.write(example_entity())
+    assert link.is_symlink() and link.resolve() == target
+    assert target.read_text(encoding="utf-8") != PREVIOUS
+    assert sorted(os.listdir(target.parent)) == [target.name]
+
+
 @pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="named pipes")
 def test_a_pipe_is_written_in_place(tmp_path: Path) -> None:
     pipe = tmp_path / "pipe"
