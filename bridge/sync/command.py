@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
+import signal
 import tempfile
-from collections.abc import Mapping, Sequence
+from collections.abc import Coroutine, Mapping, Sequence
 from dataclasses import replace
 from pathlib import Path
-from typing import TextIO
+from typing import Any, TextIO
 
 from bridge.config import Config, load_config
+from bridge.errors import Terminated
 from bridge.sync.engine import SyncOptions, SyncResult, synchronize
 from bridge.sync.output import open_sink
 from bridge.sync.summary import ProgressLine, render_summary
@@ -38,7 +41,7 @@ def run_sync(
     line = ProgressLine(stderr) if progress else None
     try:
         with open_sink(output_format, output) as sink:
-            result = asyncio.run(synchronize(config.profiles, options, sink.write, progress=line))
+            result = _run(synchronize(config.profiles, options, sink.write, progress=line))
             if result.synced_nothing:
                 # Keep the previous output rather than replace it with an empty one.
                 sink.abort()
@@ -47,6 +50,42 @@ def run_sync(
             line.finish()
     stderr.write(render_summary(result))
     return result
+
+
+def _run(sync: Coroutine[Any, Any, SyncResult]) -> SyncResult:
+    """``asyncio.run(sync)``, SIGTERM stopping it the way asyncio stops a run on Ctrl-C: the
+    main task is cancelled, so every task unwinds in order (a signal handler raising in the
+    middle of the event loop's own code could leave it unable to finish); then
+    :class:`~bridge.errors.Terminated` is raised."""
+    terminated = False
+
+    async def main() -> SyncResult:
+        nonlocal terminated
+        task = asyncio.current_task()
+        loop = asyncio.get_running_loop()
+
+        def stop() -> None:
+            nonlocal terminated
+            terminated = True
+            if task is not None:
+                task.cancel()
+
+        previous = signal.getsignal(signal.SIGTERM)
+        # Not in the main thread, or not on Windows: SIGTERM keeps its handler.
+        with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+            loop.add_signal_handler(signal.SIGTERM, stop)
+        try:
+            return await sync
+        finally:
+            if loop.remove_signal_handler(signal.SIGTERM) and previous is not None:
+                signal.signal(signal.SIGTERM, previous)  # removing it reset the default
+
+    try:
+        return asyncio.run(main())
+    except asyncio.CancelledError:
+        if terminated:
+            raise Terminated from None
+        raise
 
 
 def sync_command(
