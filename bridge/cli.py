@@ -346,7 +346,8 @@ def emulator(
 def main() -> None:
     """Console-script entry point: run the app, turning errors into messages and exit codes."""
     # SIGTERM (CI cancellation, `docker stop`) stops the run as Ctrl-C does: outputs aborted,
-    # temporary files removed.
+    # temporary files removed. An event loop replaces this handler while it runs (the sync
+    # cancels its task, the emulator stops serving): raising inside the loop is not safe.
     signal.signal(signal.SIGTERM, _terminate)
     try:
         # Without standalone mode click returns a command's exit code instead of exiting.

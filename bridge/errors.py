@@ -55,8 +55,9 @@ class BridgeError(Exception):
 class Terminated(SystemExit):
     """SIGTERM arrived: stop as for Ctrl-C (outputs are aborted), exit 143.
 
-    A :class:`SystemExit` so that asyncio and task groups let it through at once, as they
-    do ``KeyboardInterrupt``, and ``except Exception`` never swallows it.
+    A :class:`SystemExit`, like ``KeyboardInterrupt`` not an ``Exception``: no ``except
+    Exception`` swallows it, and context managers on the way out (an output being written)
+    abort.
     """
 
     def __init__(self) -> None:
