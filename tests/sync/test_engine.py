@@ -6,6 +6,7 @@ import itertools
 
 import pytest
 
+from bridge.azure.models import LanguageShare
 from bridge.errors import (
     EXIT_AUTH,
     EXIT_OK,
@@ -17,7 +18,8 @@ from bridge.errors import (
     ServiceError,
 )
 from bridge.sync.engine import Degraded, Failure, SyncResult
-from bridge.sync.entity import Unavailable
+from bridge.sync.entity import Unavailable, languages
+from bridge.sync.summary import render_summary
 
 SIGN_IN_PAGE = AuthenticationError(
     "Azure DevOps answered with its sign-in page", reason="unknown-token", status=203
@@ -63,3 +65,28 @@ def test_a_field_that_could_not_be_read_makes_the_run_exit_1() -> None:
     missing = (Unavailable("languages", "Service Unavailable (HTTP 503)"),)
     result.degraded.append(Degraded("p: contoso/Payments/api", missing))
     assert result.exit_code == EXIT_PROBLEMS
+
+
+def test_languages_are_ordered_largest_first_whatever_the_service_order() -> None:
+    shares = [
+        LanguageShare("YAML", bytes=300, files=None, percentage=None),
+        LanguageShare("Python", bytes=12000, files=None, percentage=None),
+        LanguageShare("Shell", bytes=300, files=None, percentage=None),
+    ]
+    for order in itertools.permutations(shares):
+        assert list(languages(order).items()) == [("Python", 12000), ("Shell", 300), ("YAML", 300)]
+
+
+def test_the_summary_counts_and_names_degraded_repositories_in_a_stable_order() -> None:
+    result = SyncResult(repositories=25)
+    down = Unavailable("languages", "Service Unavailable (HTTP 503)")
+    for index in reversed(range(25)):
+        result.degraded.append(Degraded(f"p: contoso/Web/repo-{index:02}", (down,)))
+    summary = render_summary(result)
+    assert (
+        "Fields that could not be read, in 25 repositories (null in their entities, named under "
+        "`unavailable`):\n  25 languages: Service Unavailable (HTTP 503)\n"
+        "  - p: contoso/Web/repo-00: languages\n"
+    ) in summary
+    assert "  - p: contoso/Web/repo-19: languages\n  - … and 5 more\n" in summary
+    assert "repo-20" not in summary
