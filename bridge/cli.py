@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
+import signal
 import sys
 from enum import StrEnum
 from typing import Annotated, Protocol, cast
@@ -12,13 +14,18 @@ import typer
 from bridge import __version__
 from bridge.errors import (
     EXIT_CODE_MEANINGS,
+    EXIT_INTERNAL,
     EXIT_INTERRUPTED,
     EXIT_OK,
     EXIT_PROBLEMS,
+    EXIT_TERMINATED,
     EXIT_USAGE,
     BridgeError,
+    OutputClosedError,
+    Terminated,
     UsageError,
     exit_code_for,
+    leading_error,
 )
 
 
@@ -205,8 +212,8 @@ def sync(
         typer.Option(
             "--output",
             "-o",
-            help="Write the entities here (default: standard output). json, yaml and table "
-            "files are replaced atomically; ndjson is written as entities arrive.",
+            help="Write the entities here (default: standard output). Files are replaced "
+            "atomically, in a stable order, under a lock; ndjson to standard output streams.",
         ),
     ] = None,
     output_format: Annotated[
@@ -387,25 +394,56 @@ def emulator(
 
 def main() -> None:
     """Console-script entry point: run the app, turning errors into messages and exit codes."""
+    # SIGTERM (CI cancellation, `docker stop`) stops the run as Ctrl-C does: outputs aborted,
+    # temporary files removed. An event loop replaces this handler while it runs (the sync
+    # cancels its task, the emulator stops serving): raising inside the loop is not safe.
+    signal.signal(signal.SIGTERM, _terminate)
     try:
         # Without standalone mode click returns a command's exit code instead of exiting.
         code = app(standalone_mode=False)
-        if code == EXIT_INTERRUPTED:  # typer turns Ctrl-C into this code
-            sys.stderr.write("interrupted\n")
-        sys.exit(code if isinstance(code, int) else 0)
-    except typer.Exit as done:
-        sys.exit(done.exit_code)
-    except (typer.Abort, KeyboardInterrupt):
-        sys.stderr.write("interrupted\n")
-        sys.exit(EXIT_INTERRUPTED)
-    except BridgeError as error:
-        sys.stderr.write(f"catalog-bridge: error: {error}\n")
-        sys.exit(exit_code_for(error))
-    except Exception as error:
-        usage = _usage_error(error)
-        if usage is None:
+    except BaseException as error:
+        handled = _exit_code(error)
+        if handled is None:
             raise
-        sys.exit(usage)
+        code = handled
+    if code == EXIT_INTERRUPTED:  # typer turns Ctrl-C into this code
+        sys.stderr.write("interrupted\n")
+    sys.exit(code if isinstance(code, int) else 0)
+
+
+def _exit_code(error: BaseException) -> int | None:
+    """The exit code for ``error``, once the user is told; None: let it propagate."""
+    if isinstance(error, BaseExceptionGroup):
+        # Task groups wrap what their tasks raised: report the error that matters.
+        error = leading_error(error)
+    if isinstance(error, typer.Exit):
+        return error.exit_code
+    if isinstance(error, Terminated):
+        sys.stderr.write("terminated\n")
+        return EXIT_TERMINATED
+    if isinstance(error, typer.Abort | KeyboardInterrupt):
+        return EXIT_INTERRUPTED
+    if isinstance(error, BridgeError):
+        return _report(error)
+    if isinstance(error, Exception):
+        return _usage_error(error)
+    return None  # SystemExit
+
+
+def _terminate(signum: int, frame: object) -> None:
+    raise Terminated
+
+
+def _report(error: BridgeError) -> int:
+    """Print ``error`` and return its exit code."""
+    if isinstance(error, OutputClosedError):
+        # The reader has what it wanted (`| head`): end quietly, as other tools do. Python's
+        # final flush of standard output would fail again: point it at nothing.
+        with contextlib.suppress(OSError, ValueError):
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    else:
+        sys.stderr.write(f"catalog-bridge: error: {error}\n")
+    return exit_code_for(error)
 
 
 def _usage_error(error: Exception) -> int | None:
@@ -417,7 +455,7 @@ def _usage_error(error: Exception) -> int | None:
             f"catalog-bridge: internal error: {type(error).__name__}: {error}\n"
             "Set CATALOG_BRIDGE_DEBUG=1 for a traceback, and please report it.\n"
         )
-        return 70
+        return EXIT_INTERNAL
     shown = cast(_ShownError, error)
     shown.show()
     return shown.exit_code

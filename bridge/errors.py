@@ -8,6 +8,8 @@ Azure DevOps error code, and it never contains a token (messages pass through
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from bridge.secrets import redact
 
 # Exit codes, documented from EXIT_CODE_MEANINGS below.
@@ -17,16 +19,30 @@ EXIT_USAGE = 2  # bad command line
 EXIT_CONFIG = 3  # configuration file missing or invalid
 EXIT_AUTH = 4  # a token was refused (authentication or authorization)
 EXIT_UNAVAILABLE = 5  # Azure DevOps / broker unreachable or failing
-EXIT_INTERNAL = 70  # a bug (EX_SOFTWARE of sysexits.h)
-EXIT_INTERRUPTED = 130
+EXIT_INTERNAL = 70  # a bug (sysexits' EX_SOFTWARE): never a user's mistake or an outage
+EXIT_LOCKED = 75  # another run holds the output (sysexits' EX_TEMPFAIL: try again later)
+# 128 + the signal number, as a shell reports a process the signal ended.
+EXIT_INTERRUPTED = 130  # SIGINT (Ctrl-C)
+EXIT_OUTPUT_CLOSED = 141  # SIGPIPE: standard output was closed (`sync | head`)
+EXIT_TERMINATED = 143  # SIGTERM (CI cancellation, `docker stop`)
+
+EXIT_PRECEDENCE = (EXIT_USAGE, EXIT_CONFIG, EXIT_AUTH, EXIT_UNAVAILABLE, EXIT_PROBLEMS)
+"""When several failures end a run, the exit code is the first of these among theirs.
+
+The order is what a person has to fix first: the command line and the configuration are
+read before anything else and block every organization; a refused token stays refused on
+every retry, while an outage may pass, so a scheduler that retries on 5 must not be told 5
+when a token needs replacing; anything else (a misspelt organization) comes last. The
+doctor ranks its failures the same way.
+"""
 
 EXIT_CODE_MEANINGS: tuple[tuple[int, str], ...] = (
     (EXIT_OK, "Success: every file valid / everything synced / every needed check passed"),
     (
         EXIT_PROBLEMS,
         "Problems found: invalid catalog files (`validate`); a sync that finished with "
-        "failures (an organization, project or catalog file could not be read; invalid "
-        "catalog files do not fail a sync); a failed doctor check",
+        "failures (an organization, project, catalog file or field could not be read; "
+        "invalid catalog files do not fail a sync); a failed doctor check",
     ),
     (EXIT_USAGE, "Usage error: bad option, missing path, unknown `--profile` or `--org`"),
     (EXIT_CONFIG, "Configuration error: the configuration file is missing or invalid"),
@@ -35,8 +51,17 @@ EXIT_CODE_MEANINGS: tuple[tuple[int, str], ...] = (
         "A token was refused (every organization refused it, or a broker blocked the request)",
     ),
     (EXIT_UNAVAILABLE, "Azure DevOps or the Snyk Broker could not be reached"),
-    (EXIT_INTERNAL, "Internal error: a bug, please report it"),
-    (EXIT_INTERRUPTED, "Interrupted (Ctrl-C); outputs written atomically are left as they were"),
+    (
+        EXIT_INTERNAL,
+        "Internal error: a bug (please report it; `CATALOG_BRIDGE_DEBUG=1` shows the traceback)",
+    ),
+    (EXIT_LOCKED, "Another run is writing the same output file (it holds the lock; try again)"),
+    (EXIT_INTERRUPTED, "Interrupted (Ctrl-C); output files are left as they were"),
+    (
+        EXIT_OUTPUT_CLOSED,
+        "Standard output was closed by its reader (`sync | head`): the run stops quietly",
+    ),
+    (EXIT_TERMINATED, "Terminated (SIGTERM: CI cancellation, `docker stop`), handled like Ctrl-C"),
 )
 """Every exit code and what it means: the one source of the README's table and ``--help``."""
 
@@ -44,12 +69,28 @@ EXIT_CODE_MEANINGS: tuple[tuple[int, str], ...] = (
 class BridgeError(Exception):
     """Base class of every error catalog-bridge reports to its users."""
 
+    def detail(self) -> str:
+        """The message without the place it happened, for a line that names it already."""
+        return str(self)
+
     def __str__(self) -> str:
         return redact(super().__str__())
 
     def __repr__(self) -> str:
         # repr() shows the raw arguments, which may echo a token back from a server.
         return redact(super().__repr__())
+
+
+class Terminated(SystemExit):
+    """SIGTERM arrived: stop as for Ctrl-C (outputs are aborted), exit 143.
+
+    A :class:`SystemExit`, like ``KeyboardInterrupt`` not an ``Exception``: no ``except
+    Exception`` swallows it, and context managers on the way out (an output being written)
+    abort.
+    """
+
+    def __init__(self) -> None:
+        super().__init__(EXIT_TERMINATED)
 
 
 class UsageError(BridgeError):
@@ -71,6 +112,14 @@ class ConfigError(BridgeError):
 
 class InputError(BridgeError):
     """An input file cannot be used (unreadable, too large, not UTF-8, ...)."""
+
+
+class OutputClosedError(InputError):
+    """Standard output was closed by its reader (``sync | head``): stop quietly, exit 141."""
+
+
+class LockedError(BridgeError):
+    """Another run holds the lock on a file this run would write (exit 75: try again)."""
 
 
 class AzureDevOpsError(BridgeError):
@@ -199,6 +248,7 @@ class EmulatorError(BridgeError):
 
 _EXIT_CODES: tuple[tuple[type[BaseException], int], ...] = (
     # Most specific first: the first matching class wins.
+    (Terminated, EXIT_TERMINATED),
     (UsageError, EXIT_USAGE),
     (ConfigError, EXIT_CONFIG),
     (EmulatorError, EXIT_CONFIG),
@@ -207,7 +257,9 @@ _EXIT_CODES: tuple[tuple[type[BaseException], int], ...] = (
     # A wrong organization, project or repository name is a mistake, not an outage.
     (NotFoundError, EXIT_PROBLEMS),
     (AzureDevOpsError, EXIT_UNAVAILABLE),
+    (OutputClosedError, EXIT_OUTPUT_CLOSED),
     (InputError, EXIT_PROBLEMS),
+    (LockedError, EXIT_LOCKED),
     (KeyboardInterrupt, EXIT_INTERRUPTED),
     (BridgeError, EXIT_PROBLEMS),
 )
@@ -219,3 +271,44 @@ def exit_code_for(error: BaseException) -> int:
         if isinstance(error, cls):
             return code
     return EXIT_PROBLEMS
+
+
+def combined_exit_code(errors: Iterable[BaseException]) -> int:
+    """The exit code of a run that several ``errors`` ended: by :data:`EXIT_PRECEDENCE`, so it
+    does not depend on which failure arrived first (``EXIT_OK`` when there is none)."""
+    codes = {exit_code_for(error) for error in errors}
+    if not codes:
+        return EXIT_OK
+    return min(codes, key=_rank)
+
+
+def _rank(code: int) -> int:
+    # Codes outside the precedence (signals, a locked or closed output) stopped the run
+    # itself: they come before any failure.
+    return EXIT_PRECEDENCE.index(code) if code in EXIT_PRECEDENCE else -1
+
+
+def leading_error(group: BaseExceptionGroup[BaseException]) -> BaseException:
+    """The one error to report for ``group`` (what ``asyncio.TaskGroup`` raises).
+
+    An interruption wins, then a bug (anything not a :class:`BridgeError`: it must surface
+    as one), else the error whose exit code ranks first in :data:`EXIT_PRECEDENCE`, the
+    earliest of those on a tie.
+    """
+    leaves = list(_leaves(group))
+    for error in leaves:
+        if not isinstance(error, Exception):
+            return error  # KeyboardInterrupt, SystemExit
+    for error in leaves:
+        if not isinstance(error, BridgeError):
+            return error
+    code = combined_exit_code(leaves)
+    return next(error for error in leaves if exit_code_for(error) == code)
+
+
+def _leaves(group: BaseExceptionGroup[BaseException]) -> Iterable[BaseException]:
+    for error in group.exceptions:
+        if isinstance(error, BaseExceptionGroup):
+            yield from _leaves(error)
+        else:
+            yield error

@@ -2,22 +2,35 @@
 
 from __future__ import annotations
 
+import itertools
+
 import pytest
 
 from bridge.errors import (
     EXIT_AUTH,
     EXIT_CONFIG,
+    EXIT_INTERRUPTED,
+    EXIT_LOCKED,
+    EXIT_OK,
+    EXIT_OUTPUT_CLOSED,
+    EXIT_PRECEDENCE,
     EXIT_PROBLEMS,
+    EXIT_TERMINATED,
     EXIT_UNAVAILABLE,
     EXIT_USAGE,
     AuthenticationError,
     BridgeError,
     BrokerBlockedError,
     ConfigError,
+    LockedError,
+    OutputClosedError,
     RepositoryNotFoundError,
     ServiceError,
+    Terminated,
     UsageError,
+    combined_exit_code,
     exit_code_for,
+    leading_error,
 )
 from bridge.secrets import Secret, redact
 
@@ -70,3 +83,57 @@ def test_secret_never_prints_and_is_redacted_everywhere() -> None:
     )
     error = AuthenticationError(f"token {token} refused", reason="rejected", organization="o")
     assert token not in str(error)
+
+
+# --- Several failures: one exit code, whatever their order ---------------------------------
+
+REFUSED = AuthenticationError("sign-in page", reason="unknown-token", status=203)
+UNREACHABLE = ServiceError("connection refused")
+MISSPELT = RepositoryNotFoundError("gone", status=404)
+BAD_CONFIG = ConfigError("ca_file: no such file")
+
+
+@pytest.mark.parametrize(
+    ("errors", "code"),
+    [
+        ((), EXIT_OK),
+        ((MISSPELT,), EXIT_PROBLEMS),
+        ((UNREACHABLE, MISSPELT), EXIT_UNAVAILABLE),
+        ((UNREACHABLE, REFUSED), EXIT_AUTH),
+        ((REFUSED, UNREACHABLE, MISSPELT), EXIT_AUTH),
+        ((MISSPELT, REFUSED, BAD_CONFIG), EXIT_CONFIG),
+        ((BAD_CONFIG, UsageError("x")), EXIT_USAGE),
+    ],
+)
+def test_the_combined_exit_code_follows_the_precedence_in_any_order(
+    errors: tuple[BaseException, ...], code: int
+) -> None:
+    for order in itertools.permutations(errors):
+        assert combined_exit_code(order) == code
+
+
+def test_the_precedence_lists_every_failure_code_once() -> None:
+    assert EXIT_PRECEDENCE == (EXIT_USAGE, EXIT_CONFIG, EXIT_AUTH, EXIT_UNAVAILABLE, EXIT_PROBLEMS)
+
+
+def test_leading_error_of_task_groups() -> None:
+    nested = ExceptionGroup("jobs", [UNREACHABLE, ExceptionGroup("inner", [MISSPELT, REFUSED])])
+    assert leading_error(nested) is REFUSED
+    bug = KeyError("not ours")
+    assert leading_error(ExceptionGroup("jobs", [REFUSED, bug])) is bug  # a bug must surface
+    stop = KeyboardInterrupt()
+    assert leading_error(BaseExceptionGroup("jobs", [bug, stop])) is stop
+
+
+@pytest.mark.parametrize(
+    ("error", "code"),
+    [
+        (Terminated(), EXIT_TERMINATED),
+        (KeyboardInterrupt(), EXIT_INTERRUPTED),
+        (OutputClosedError("standard output was closed by its reader"), EXIT_OUTPUT_CLOSED),
+        (LockedError("cannot write x: another run"), EXIT_LOCKED),
+    ],
+)
+def test_stops_and_output_errors(error: BaseException, code: int) -> None:
+    assert exit_code_for(error) == code
+    assert (EXIT_INTERRUPTED, EXIT_OUTPUT_CLOSED, EXIT_TERMINATED) == (128 + 2, 128 + 13, 128 + 15)

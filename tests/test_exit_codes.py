@@ -14,10 +14,10 @@ README = Path(__file__).resolve().parent.parent / "README.md"
 
 
 def readme_table() -> list[tuple[int, str]]:
-    """The rows of the README's exit-code table, Markdown code marks removed."""
+    """The rows of the README's exit-code table, Markdown code marks and escapes removed."""
     section = README.read_text(encoding="utf-8").split("### Exit codes", 1)[1]
     rows = re.findall(r"^\| (\d+) \| (.+) \|$", section.split("\n## ", 1)[0], re.MULTILINE)
-    return [(int(code), meaning.replace("`", "")) for code, meaning in rows]
+    return [(int(code), meaning.replace("`", "").replace("\\|", "|")) for code, meaning in rows]
 
 
 def help_exit_codes(*command: str) -> list[tuple[int, str]]:

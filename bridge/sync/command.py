@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
+import signal
 import tempfile
-from collections.abc import Mapping, Sequence
+from collections.abc import Coroutine, Mapping, Sequence
 from dataclasses import replace
 from pathlib import Path
-from typing import TextIO
+from typing import Any, TextIO
 
 from bridge.config import Config, load_config
-from bridge.errors import EXIT_OK
+from bridge.errors import EXIT_OK, Terminated
 from bridge.progress import ProgressBar
 from bridge.sync.engine import SyncOptions, SyncResult, synchronize
 from bridge.sync.output import open_sink
@@ -33,8 +35,9 @@ def run_sync(
 ) -> SyncResult:
     """Sync the configuration's profiles into ``output`` and print the summary to ``stderr``.
 
-    The output is written as entities arrive (NDJSON) or atomically at the end (the other
-    formats), so an interrupted run never leaves a truncated file. ``progress`` draws a
+    A file output is published atomically at the end, in a stable order, so an interrupted
+    run never leaves a truncated file; NDJSON to standard output streams as entities arrive.
+    A run that read no repository leaves the previous output in place. ``progress`` draws a
     progress bar on ``stderr``; ``quiet`` prints the summary only when the run did not
     succeed (exit code other than 0).
     """
@@ -42,7 +45,7 @@ def run_sync(
     line = ProgressBar(stderr) if progress else None
     try:
         with open_sink(output_format, output) as sink:
-            result = asyncio.run(synchronize(config.profiles, options, sink.write, progress=line))
+            result = _run(synchronize(config.profiles, options, sink.write, progress=line))
             if result.synced_nothing:
                 # Keep the previous output rather than replace it with an empty one.
                 sink.abort()
@@ -52,6 +55,42 @@ def run_sync(
     if not quiet or result.exit_code != EXIT_OK:
         stderr.write(render_summary(result))
     return result
+
+
+def _run(sync: Coroutine[Any, Any, SyncResult]) -> SyncResult:
+    """``asyncio.run(sync)``, SIGTERM stopping it the way asyncio stops a run on Ctrl-C: the
+    main task is cancelled, so every task unwinds in order (a signal handler raising in the
+    middle of the event loop's own code could leave it unable to finish); then
+    :class:`~bridge.errors.Terminated` is raised."""
+    terminated = False
+
+    async def main() -> SyncResult:
+        nonlocal terminated
+        task = asyncio.current_task()
+        loop = asyncio.get_running_loop()
+
+        def stop() -> None:
+            nonlocal terminated
+            terminated = True
+            if task is not None:
+                task.cancel()
+
+        previous = signal.getsignal(signal.SIGTERM)
+        # Not in the main thread, or not on Windows: SIGTERM keeps its handler.
+        with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+            loop.add_signal_handler(signal.SIGTERM, stop)
+        try:
+            return await sync
+        finally:
+            if loop.remove_signal_handler(signal.SIGTERM) and previous is not None:
+                signal.signal(signal.SIGTERM, previous)  # removing it reset the default
+
+    try:
+        return asyncio.run(main())
+    except asyncio.CancelledError:
+        if terminated:
+            raise Terminated from None
+        raise
 
 
 def sync_command(

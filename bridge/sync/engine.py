@@ -6,7 +6,10 @@ latest commit (one request each, none for disabled or empty repositories). Every
 goes through the client's shared per-host limiter, so the run is as concurrent as the
 configuration allows and no more. Entities are handed to the sink as they complete.
 
-Failures stay local: a refused token or a vanished project is recorded and the rest goes on.
+Failures stay local: a refused token or a vanished project is recorded and the rest goes on;
+a field that could not be read is left null and named in the entity's ``unavailable`` list.
+Only a failure to write the output stops the run: it is raised as itself, never wrapped in
+the task groups' ``ExceptionGroup``.
 """
 
 from __future__ import annotations
@@ -20,20 +23,28 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from bridge.azure import AzureDevOpsClient, RequestStats, RetryPolicy
-from bridge.azure.models import Commit, LanguageShare, Project, ProjectLanguages, Repository
+from bridge.azure.models import (
+    Commit,
+    FileContent,
+    LanguageShare,
+    Project,
+    ProjectLanguages,
+    Repository,
+)
 from bridge.config import DEFAULT_CATALOG_FILENAME, Profile
 from bridge.errors import (
     EXIT_OK,
     EXIT_PROBLEMS,
-    AzureDevOpsError,
     BridgeError,
     EmptyRepositoryError,
-    exit_code_for,
+    combined_exit_code,
+    leading_error,
 )
 from bridge.sync.entity import (
     SKIPPED,
     UNREADABLE,
     CatalogRead,
+    Unavailable,
     developers,
     is_empty,
     read_catalog,
@@ -77,6 +88,14 @@ class Failure:
         return f"{self.profile}: {place}" if place else self.profile
 
 
+@dataclass(frozen=True, slots=True)
+class Degraded:
+    """A repository synced with fields that could not be read."""
+
+    where: str  # ``profile: organization/project/repository``
+    fields: tuple[Unavailable, ...]
+
+
 @dataclass(slots=True)
 class SyncResult:
     """What a run did: counts, failures, requests and time."""
@@ -85,6 +104,7 @@ class SyncResult:
     by_status: Counter[str] = field(default_factory=Counter)
     by_organization: Counter[str] = field(default_factory=Counter)
     unreadable: Counter[str] = field(default_factory=Counter)  # reasons
+    degraded: list[Degraded] = field(default_factory=list)
     failures: list[Failure] = field(default_factory=list)
     organizations: int = 0  # organizations whose projects could be listed
     stats: RequestStats = field(default_factory=RequestStats)
@@ -92,17 +112,23 @@ class SyncResult:
 
     @property
     def synced_nothing(self) -> bool:
-        """Every organization failed: the run has no output worth keeping."""
-        return bool(self.failures) and self.organizations == 0
+        """Failures, and not one repository read: the run has no output worth keeping.
+
+        Counted in repositories, not organizations: a token that lists projects but may not
+        list their repositories reads nothing either.
+        """
+        return bool(self.failures) and self.repositories == 0
 
     @property
     def exit_code(self) -> int:
-        """0: everything read; 1: finished with failures; the failure's code if nothing synced."""
-        if not self.failures and not self.unreadable:
-            return EXIT_OK
+        """0: everything read; 1: finished with failures, unreadable catalog files or fields;
+        if nothing was synced, the code of the failures by :data:`~bridge.errors.EXIT_PRECEDENCE`
+        (the same whatever order they came in)."""
         if self.synced_nothing:
-            return exit_code_for(self.failures[0].error)
-        return EXIT_PROBLEMS
+            return combined_exit_code(failure.error for failure in self.failures)
+        if self.failures or self.unreadable or self.degraded:
+            return EXIT_PROBLEMS
+        return EXIT_OK
 
 
 @dataclass(slots=True)
@@ -210,68 +236,75 @@ class _Run:
         self,
         organization: _Organization,
         repository: Repository,
-        languages: asyncio.Future[ProjectLanguages | None],
+        languages: asyncio.Future[ProjectLanguages | BridgeError],
     ) -> None:
         try:
             profile = organization.profile
             backstage = profile.backstage
             path = "/" + (backstage.filename if backstage else DEFAULT_CATALOG_FILENAME)
-            last_commit: Commit | None = None
-            developer_list: list[dict[str, Any]] | None = None
+            # Disabled or empty: nothing is read, and there is no commit to count.
+            no_developers: list[dict[str, Any]] | None = None
+            if organization.developers_since is not None:
+                no_developers = []
             if repository.is_disabled:
-                catalog = CatalogRead(SKIPPED, path, reason="the repository is disabled")
+                reason = "the repository is disabled"
+                reads = _Reads(CatalogRead(SKIPPED, path, reason=reason), developers=no_developers)
             elif is_empty(repository):
-                catalog = CatalogRead(SKIPPED, path, reason=_EMPTY)
+                reads = _Reads(CatalogRead(SKIPPED, path, reason=_EMPTY), developers=no_developers)
             else:
-                catalog, last_commit, developer_list = await self._read(
-                    organization, repository, path
-                )
-            if organization.developers_since is not None and developer_list is None:
-                developer_list = []
-            project_languages = await languages
+                reads = await self._read(organization, repository, path)
+            shares, missing_languages = _shares(await languages, repository)
+            if missing_languages is not None:
+                reads.unavailable.append(missing_languages)
             entity = repository_entity(
                 repository,
                 organization=organization.name,
                 profile=profile.name,
-                catalog=catalog,
+                catalog=reads.catalog,
                 backstage=backstage,
-                last_commit=last_commit,
-                language_shares=_shares(project_languages, repository),
-                developer_list=developer_list,
+                last_commit=reads.last_commit,
+                language_shares=shares,
+                developer_list=reads.developers,
                 now=self.now,
+                unavailable=reads.unavailable,
             )
         finally:
             organization.jobs.release()
-        self._emit(entity)
+        self._emit(entity, reads.unavailable)
 
-    async def _read(
-        self, organization: _Organization, repository: Repository, path: str
-    ) -> tuple[CatalogRead, Commit | None, list[dict[str, Any]] | None]:
+    async def _read(self, organization: _Organization, repository: Repository, path: str) -> _Reads:
         client = organization.client
         project, name = repository.project_name, repository.name
         backstage = organization.profile.backstage
-        reads: list[Any] = [client.latest_commit(project, name)]
-        if backstage is not None:
-            reads.append(client.file_content(project, name, path))
-        if organization.developers_since is not None:
-            reads.append(_all(client.commits(project, name, since=organization.developers_since)))
-        results = await asyncio.gather(*reads, return_exceptions=True)
-        commit = results[0] if isinstance(results[0], Commit) else None
-        if backstage is None:
-            catalog = CatalogRead(
-                SKIPPED, path, reason="the Backstage catalog is not enabled for this profile"
-            )
-        else:
-            catalog = _catalog(results[1], path, repository)
-        developer_list = None
-        if organization.developers_since is not None and isinstance(results[-1], list):
-            developer_list = developers(results[-1])
-        for outcome in results:
+        since = organization.developers_since
+        commit, content, commits = await asyncio.gather(
+            client.latest_commit(project, name),
+            client.file_content(project, name, path) if backstage else _nothing(),
+            _all(client.commits(project, name, since=since)) if since else _nothing(),
+            return_exceptions=True,
+        )
+        for outcome in (commit, content, commits):
             if isinstance(outcome, BaseException) and not isinstance(outcome, BridgeError):
                 raise outcome  # a bug or a cancellation: not something to report as data
-        return catalog, commit, developer_list
+        if backstage is None:
+            reason = "the Backstage catalog is not enabled for this profile"
+            reads = _Reads(CatalogRead(SKIPPED, path, reason=reason))
+        else:
+            reads = _Reads(_catalog(content, path, repository))
+        # An empty repository has no commit: that is an answer, not a failure.
+        if isinstance(commit, BridgeError) and not isinstance(commit, EmptyRepositoryError):
+            reads.unavailable.append(Unavailable("last_commit_at", commit.detail()))
+        elif isinstance(commit, Commit):
+            reads.last_commit = commit
+        if isinstance(commits, EmptyRepositoryError):
+            reads.developers = []
+        elif isinstance(commits, BridgeError):
+            reads.unavailable.append(Unavailable("developers", commits.detail()))
+        elif isinstance(commits, list):
+            reads.developers = developers(commits)
+        return reads
 
-    def _emit(self, entity: dict[str, Any]) -> None:
+    def _emit(self, entity: dict[str, Any], unavailable: Sequence[Unavailable]) -> None:
         result = self.result
         result.repositories += 1
         status = entity["catalog"]["status"]
@@ -279,39 +312,62 @@ class _Run:
         result.by_organization[entity["organization"]] += 1
         if status == UNREADABLE:
             result.unreadable[entity["catalog"]["reason"]] += 1
+        if unavailable:
+            place = "/".join((entity["organization"], entity["project"], entity["name"]))
+            fields = tuple(sorted(unavailable, key=lambda entry: entry.field))
+            result.degraded.append(Degraded(f"{entity['profile']}: {place}", fields))
         self.sink(entity)
         if self.progress is not None:
             self.progress(result.repositories, self.listed)
 
 
-def _catalog(outcome: Any, path: str, repository: Repository) -> CatalogRead:
+@dataclass(slots=True)
+class _Reads:
+    """What the reads of one repository gave."""
+
+    catalog: CatalogRead
+    last_commit: Commit | None = None
+    developers: list[dict[str, Any]] | None = None
+    unavailable: list[Unavailable] = field(default_factory=list)
+
+
+async def _languages(client: AzureDevOpsClient, project: str) -> ProjectLanguages | BridgeError:
+    try:
+        return await client.language_metrics(project)
+    except BridgeError as error:
+        return error  # a preview API, sometimes blocked or absent: said per repository
+
+
+async def _nothing() -> None:
+    return None
+
+
+def _catalog(
+    outcome: FileContent | BaseException | None, path: str, repository: Repository
+) -> CatalogRead:
     if isinstance(outcome, EmptyRepositoryError):
         return CatalogRead(SKIPPED, path, reason=_EMPTY)
-    if isinstance(outcome, AzureDevOpsError):
+    if isinstance(outcome, BridgeError):
         # The entity already says where: the reason is the error without its place.
         return CatalogRead(UNREADABLE, path, reason=outcome.detail())
-    if isinstance(outcome, BaseException):
-        return CatalogRead(UNREADABLE, path, reason=str(outcome))
+    assert not isinstance(outcome, BaseException)  # _read raised anything else
     location = f"url:{repository.web_url}?path={path}"
     return read_catalog(outcome, path, location)
 
 
-async def _languages(client: AzureDevOpsClient, project: str) -> ProjectLanguages | None:
-    try:
-        return await client.language_metrics(project)
-    except BridgeError:
-        return None  # a preview API, sometimes blocked or absent: languages are then unknown
-
-
 def _shares(
-    project_languages: ProjectLanguages | None, repository: Repository
-) -> tuple[LanguageShare, ...] | None:
-    if project_languages is None:
-        return None
+    project_languages: ProjectLanguages | BridgeError, repository: Repository
+) -> tuple[tuple[LanguageShare, ...] | None, Unavailable | None]:
+    """The repository's languages; a failed request (a preview API, sometimes blocked) leaves
+    them unknown and says why, except for an empty repository, which has none."""
+    if isinstance(project_languages, BridgeError):
+        if is_empty(repository):
+            return (), None
+        return None, Unavailable("languages", project_languages.detail())
     for analytics in project_languages.repositories:
         if analytics.repository_id == repository.id:
-            return analytics.languages
-    return ()
+            return analytics.languages, None
+    return (), None
 
 
 async def _all(commits: Any) -> list[Commit]:
@@ -327,6 +383,13 @@ async def synchronize(
 ) -> SyncResult:
     """Sync every repository of ``profiles``, handing each entity to ``sink`` as it is ready.
 
-    ``progress(done, listed)`` is called after each entity.
+    ``progress(done, listed)`` is called after each entity. An error of ``sink`` stops the
+    run and is raised as itself (the first by exit-code precedence if several tasks met one).
     """
-    return await _Run(options, sink, progress).run(profiles)
+    try:
+        return await _Run(options, sink, progress).run(profiles)
+    except BaseExceptionGroup as group:
+        error = leading_error(group)
+        if isinstance(error, BridgeError):
+            raise error from None
+        raise  # a bug: the whole group, for its tracebacks

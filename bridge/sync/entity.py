@@ -31,6 +31,19 @@ _VALIDATION = ValidationOptions()
 
 
 @dataclass(frozen=True, slots=True)
+class Unavailable:
+    """A field that could not be read (after the client's retries), and why.
+
+    ``field`` is the entity key left null: ``last_commit_at`` (``freshness`` is then
+    ``n/a``), ``languages`` or ``developers``. ``reason`` is the error without its place
+    (the entity says where).
+    """
+
+    field: str
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
 class CatalogRead:
     """The outcome of reading a repository's catalog file."""
 
@@ -89,13 +102,16 @@ def _iso(moment: datetime | None) -> str | None:
 
 
 def languages(shares: Iterable[LanguageShare]) -> dict[str, int]:
-    """Language name -> bytes (files when the service gave no byte count)."""
+    """Language name -> bytes (files when the service gave no byte count), largest first.
+
+    Ordered here, not as the service listed them, so that the output is stable.
+    """
     out: dict[str, int] = {}
     for share in shares:
         amount = share.bytes if share.bytes is not None else share.files
         if amount is not None:
             out[share.name] = amount
-    return out
+    return dict(sorted(out.items(), key=lambda item: (-item[1], item[0])))
 
 
 def developers(commits: Iterable[Commit]) -> list[dict[str, Any]]:
@@ -172,8 +188,14 @@ def repository_entity(
     language_shares: Iterable[LanguageShare] | None,
     developer_list: list[dict[str, Any]] | None,
     now: datetime,
+    unavailable: Iterable[Unavailable] = (),
 ) -> dict[str, Any]:
-    """The repository entity (a plain dict, in the documented key order)."""
+    """The repository entity (a plain dict, in the documented key order).
+
+    ``developer_list`` is ``None`` when developers are not collected, unless ``unavailable``
+    names them: the key is then present and null.
+    """
+    missing = sorted(unavailable, key=lambda entry: entry.field)
     committed = None
     if last_commit is not None:
         committed = last_commit.committer.date or last_commit.author.date
@@ -194,8 +216,9 @@ def repository_entity(
         "freshness": freshness(committed, now),
         "languages": None if language_shares is None else languages(language_shares),
     }
-    if developer_list is not None:
+    if developer_list is not None or any(entry.field == "developers" for entry in missing):
         entity["developers"] = developer_list
+    entity["unavailable"] = [{"field": entry.field, "reason": entry.reason} for entry in missing]
     entity["catalog"] = {
         "status": catalog.status,
         "path": catalog.path,

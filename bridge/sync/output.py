@@ -3,35 +3,38 @@
 :func:`open_sink` returns an :class:`EntitySink`. The engine hands it each entity as soon as
 its repository is done (:meth:`~EntitySink.write`), then :meth:`~EntitySink.close` finishes
 and publishes the output, or :meth:`~EntitySink.abort` discards it. Used as a context
-manager, the sink aborts when the block raises (including ``KeyboardInterrupt`` and task
-cancellation) and closes otherwise.
+manager, the sink aborts when the block raises (including ``KeyboardInterrupt``, SIGTERM and
+task cancellation) and closes otherwise.
 
-Every format streams: ``write`` serialises one entity and passes it on, so memory stays flat
-however many repositories there are (the table keeps one short row per repository, since
-its column widths are known only at the end).
+**Order.** Entities arrive in whatever order their repositories finish. Every output but
+NDJSON on a stream is written at close in a stable order, by organization, project and
+repository name (case-insensitively; then profile and repository id), so two runs of an
+unchanged estate give the same bytes and a committed output diffs cleanly. Until then each
+entity waits serialised in an unnamed temporary file (gone with the process, however it
+ends), and memory holds one short sort key per entity. NDJSON to standard output or to a
+pipe streams instead: each line is written and flushed as its repository completes.
 
 Where the text goes:
 
-* **Standard output** (destination ``None`` or ``-``): as it comes, NDJSON flushed line by
-  line. Nothing written can be taken back, but an aborted JSON array is left without its
-  closing ``]``, so no parser mistakes it for a complete result.
-* **A file, for json, yaml and table**: into a temporary file in the destination's folder,
-  which takes the destination's name at close (``os.replace``, atomic on one file system).
-  Readers see the previous file or the complete new one, never a part; abort removes the
-  temporary file and leaves the previous file as it was.
-* **A file, for ndjson**: in place, one whole line at a time, so the file can be followed
-  (``tail -f``) or salvaged while a long run goes on; that is the point of NDJSON. A write
-  that fails half-way is cut back, so the file holds only whole lines. The previous content
-  is dropped at the first entity, not at open, so a run that fails before producing anything
-  leaves it alone; an aborted run leaves the entities finished so far (the exit code tells
-  that the run did not complete).
+* **Standard output** (destination ``None`` or ``-``): NDJSON line by line as it comes; the
+  other formats at close. An aborted run writes nothing more (an NDJSON stream keeps the
+  whole lines already sent).
+* **A file, in every format**: into a temporary file ``.NAME.XXXXXXXX.tmp`` in the
+  destination's folder, which takes the destination's name at close (``os.replace``, atomic
+  on one file system). Readers see the previous file or the complete new one, never a part;
+  abort (Ctrl-C, SIGTERM, a failure) removes the temporary file and leaves the previous file
+  as it was, and after SIGKILL the previous file is intact too. Temporary files left by
+  killed runs are removed by the next run that publishes the file. While a run writes a file
+  it holds an advisory lock (:mod:`bridge.sync.lock`): a second run writing the same file
+  fails at once with :class:`~bridge.errors.LockedError` instead of interleaving with it.
 * **A path that is not a regular file** (``/dev/stdout``, a named pipe, ``>(jq ...)``): in
-  place, since a device or a pipe cannot be replaced.
+  place like standard output, since a device or a pipe cannot be replaced.
 
-Everything is UTF-8 with ``\\n`` line ends, also on standard output (through its binary
-buffer when it has one): JSON is UTF-8 by definition, and a console or pipe whose locale
-encoding lacks a character would otherwise fail the run. No format may leak a token:
-entities hold none, and every piece of text still passes through
+A reader that closes a stream early (``sync | head``) ends the run with
+:class:`~bridge.errors.OutputClosedError`. Everything is UTF-8 with ``\\n`` line ends, also
+on standard output (through its binary buffer when it has one): JSON is UTF-8 by definition,
+and a console or pipe whose locale encoding lacks a character would otherwise fail the run.
+No format may leak a token: entities hold none, and every piece of text still passes through
 :func:`bridge.secrets.redact` on its way out.
 """
 
@@ -40,12 +43,14 @@ from __future__ import annotations
 import errno
 import json
 import os
+import re
 import stat
+import struct
 import sys
 import tempfile
 import threading
 import unicodedata
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from importlib import resources
@@ -55,8 +60,9 @@ from typing import Any, BinaryIO, Protocol, Self, TextIO
 
 import yaml
 
-from bridge.errors import InputError, UsageError
+from bridge.errors import InputError, OutputClosedError, UsageError
 from bridge.secrets import redact
+from bridge.sync.lock import FileLock, lock_file
 
 FORMATS = ("ndjson", "json", "yaml", "table")
 """The output formats of ``catalog-bridge sync``."""
@@ -101,35 +107,41 @@ def _json(entity: Mapping[str, Any]) -> str:
 
 
 class _Encoder(Protocol):
-    def item(self, entity: Mapping[str, Any], index: int) -> str:
-        """The text for one entity (``index`` counts from 0)."""
+    def item(self, entity: Mapping[str, Any]) -> str:
+        """The text for one entity, on its own."""
 
-    def end(self, count: int) -> str:
-        """The text that completes the output after ``count`` entities."""
+    def whole(self, items: Callable[[], Iterator[str]], count: int) -> Iterator[str]:
+        """The complete output around the ``count`` texts of ``items()``, which may be called
+        more than once (each call iterates them again, in order)."""
 
 
 class _Ndjson:
-    def item(self, entity: Mapping[str, Any], index: int) -> str:
+    def item(self, entity: Mapping[str, Any]) -> str:
         return _json(entity) + "\n"
 
-    def end(self, count: int) -> str:
-        return ""
+    def whole(self, items: Callable[[], Iterator[str]], count: int) -> Iterator[str]:
+        return items()
 
 
 class _JsonArray:
     """``[``, one compact entity per line joined by ``,``, ``]``: valid JSON, yet diffable."""
 
-    def item(self, entity: Mapping[str, Any], index: int) -> str:
-        return ("[\n" if index == 0 else ",\n") + _json(entity)
+    def item(self, entity: Mapping[str, Any]) -> str:
+        return _json(entity)
 
-    def end(self, count: int) -> str:
-        return "\n]\n" if count else "[]\n"
+    def whole(self, items: Callable[[], Iterator[str]], count: int) -> Iterator[str]:
+        if not count:
+            yield "[]\n"
+            return
+        for index, text in enumerate(items()):
+            yield ("[\n" if index == 0 else ",\n") + text
+        yield "\n]\n"
 
 
 class _YamlSequence:
     """One block sequence: each entity dumped as a one-item list, so the items concatenate."""
 
-    def item(self, entity: Mapping[str, Any], index: int) -> str:
+    def item(self, entity: Mapping[str, Any]) -> str:
         text: str = yaml.dump(
             [entity],
             Dumper=_YAML_DUMPER,
@@ -140,8 +152,8 @@ class _YamlSequence:
         )
         return text
 
-    def end(self, count: int) -> str:
-        return "" if count else "[]\n"
+    def whole(self, items: Callable[[], Iterator[str]], count: int) -> Iterator[str]:
+        return items() if count else iter(("[]\n",))
 
 
 # --- The table -----------------------------------------------------------------------------
@@ -211,22 +223,28 @@ def _cell(value: object, limit: int) -> str:
     return _truncate(text or "-", limit)
 
 
+# Between the cells of a row while it waits for the others: cells are printable text only.
+_CELL_SEPARATOR = "\x1f"
+
+
 class _Table:
-    """Rows collected as entities arrive, aligned at the end."""
+    """One row per entity, aligned once every row is known."""
 
     def __init__(self, columns: Sequence[_Column]) -> None:
         self._columns = tuple(columns)
-        self._rows: list[tuple[str, ...]] = []
 
-    def item(self, entity: Mapping[str, Any], index: int) -> str:
-        self._rows.append(tuple(_cell(c.value(entity), c.limit) for c in self._columns))
-        return ""
+    def item(self, entity: Mapping[str, Any]) -> str:
+        return _CELL_SEPARATOR.join(_cell(c.value(entity), c.limit) for c in self._columns)
 
-    def end(self, count: int) -> str:
+    def whole(self, items: Callable[[], Iterator[str]], count: int) -> Iterator[str]:
         header = tuple(column.header for column in self._columns)
-        rows = [header, *self._rows]
-        widths = [max(_width(row[i]) for row in rows) for i in range(len(header))]
-        return "".join(self._line(row, widths) for row in rows)
+        widths = [_width(cell) for cell in header]
+        for row in items():
+            for index, cell in enumerate(row.split(_CELL_SEPARATOR)):
+                widths[index] = max(widths[index], _width(cell))
+        yield self._line(header, widths)
+        for row in items():
+            yield self._line(row.split(_CELL_SEPARATOR), widths)
 
     def _line(self, cells: Sequence[str], widths: Sequence[int]) -> str:
         parts = []
@@ -273,6 +291,9 @@ def _writing(path: Path | None) -> Iterator[None]:
     standard output), without the traceback."""
     try:
         yield
+    except BrokenPipeError:
+        where = "standard output" if path is None else str(path)
+        raise OutputClosedError(f"{where} was closed by its reader") from None
     except OSError as error:
         if path is None:
             where, reason = "standard output", error.strerror or str(error)
@@ -308,28 +329,39 @@ class _Stdout:
         self.flush()
 
     def discard(self) -> None:
-        # What was written cannot be taken back; an unfinished JSON array stays unparseable.
+        # What was written cannot be taken back.
         pass
 
 
+def _temporary_name(path: Path) -> re.Pattern[str]:
+    """The names of ``path``'s temporary files, as :class:`_AtomicFile` makes them."""
+    return re.compile(rf"\.{re.escape(path.name)}\.[A-Za-z0-9_]+\.tmp")
+
+
 class _AtomicFile:
-    """A temporary file beside the destination that takes the destination's name at publish."""
+    """A temporary file beside the destination that takes the destination's name at publish,
+    written under the destination's lock."""
 
     def __init__(self, path: Path) -> None:
         self._path = path
         with _writing(path):
             if path.exists():
                 # Replacing needs only the folder's permission, but a read-only file says "do
-                # not overwrite", as it does to a shell redirection or to NDJSON output.
+                # not overwrite", as it does to a shell redirection.
                 if not os.access(path, os.W_OK):
                     raise PermissionError(errno.EACCES, os.strerror(errno.EACCES))
                 self._mode = stat.S_IMODE(path.stat().st_mode)
             else:
                 self._mode = _NEW_FILE_MODE
-            # The same folder, so that os.replace is a rename within one file system.
-            descriptor, self._temporary = tempfile.mkstemp(
-                prefix=f".{path.name}.", suffix=".tmp", dir=path.parent
-            )
+            self._lock: FileLock = lock_file(path)
+            try:
+                # The same folder, so that os.replace is a rename within one file system.
+                descriptor, self._temporary = tempfile.mkstemp(
+                    prefix=f".{path.name}.", suffix=".tmp", dir=path.parent
+                )
+            except BaseException:
+                self._lock.release()
+                raise
         self._file = os.fdopen(descriptor, "wb")
 
     def write(self, text: str) -> None:
@@ -341,75 +373,62 @@ class _AtomicFile:
             self._file.flush()
 
     def publish(self) -> None:
-        with _writing(self._path):
-            self._file.flush()
-            # On disk before it takes the name: a crash must not leave an empty destination.
-            os.fsync(self._file.fileno())
-            self._file.close()
-            os.chmod(self._temporary, self._mode)
-            os.replace(self._temporary, self._path)
+        try:
+            with _writing(self._path):
+                self._file.flush()
+                # On disk before it takes the name: a crash must not leave an empty destination.
+                os.fsync(self._file.fileno())
+                self._file.close()
+                os.chmod(self._temporary, self._mode)
+                os.replace(self._temporary, self._path)
+            self._remove_leftovers()
+        finally:
+            self._lock.release()
 
     def discard(self) -> None:
         with suppress(OSError):  # closing flushes, which fails again on a full disk
             self._file.close()
         with suppress(FileNotFoundError):
             os.unlink(self._temporary)
+        self._lock.release()
+
+    def _remove_leftovers(self) -> None:
+        """Remove the temporary files of earlier runs that were killed before they could.
+
+        Safe under the lock: a run still writing this destination would hold it.
+        """
+        pattern = _temporary_name(self._path)
+        with suppress(OSError), os.scandir(self._path.parent) as entries:
+            for entry in entries:
+                if pattern.fullmatch(entry.name) and entry.is_file(follow_symlinks=False):
+                    with suppress(OSError):
+                        os.unlink(entry.path)
 
 
-class _InPlaceFile:
-    """The destination itself, written one whole piece at a time."""
+class _Device:
+    """A path that cannot be replaced (a device, a named pipe), written in place one whole
+    piece at a time."""
 
     def __init__(self, path: Path) -> None:
         self._path = path
         with _writing(path):
-            try:
-                descriptor = os.open(
-                    path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | _O_BINARY, _NEW_FILE_MODE
-                )
-                self._created = True
-            except FileExistsError:
-                # Not truncated yet: the previous content stays until there is new content.
-                descriptor = os.open(path, os.O_WRONLY | _O_BINARY)
-                self._created = False
-        self._regular = stat.S_ISREG(os.fstat(descriptor).st_mode)
-        self._descriptor = descriptor
-        self._started = False
-        self._end = 0  # the length of the whole pieces written so far
+            self._descriptor = os.open(path, os.O_WRONLY | _O_BINARY)
 
     def write(self, text: str) -> None:
-        data = text.encode("utf-8")
+        rest = memoryview(text.encode("utf-8"))
         with _writing(self._path):
-            try:
-                if not self._started and self._regular:
-                    os.ftruncate(self._descriptor, 0)
-                self._started = True
-                rest = memoryview(data)
-                while rest:  # os.write may write part of it (a signal, a pipe's capacity)
-                    rest = rest[os.write(self._descriptor, rest) :]
-            except OSError:
-                self._cut_back()
-                raise
-        self._end += len(data)
+            while rest:  # os.write may write part of it (a signal, a pipe's capacity)
+                rest = rest[os.write(self._descriptor, rest) :]
 
     def flush(self) -> None:
         """Nothing to do: each piece went straight to the operating system."""
 
     def publish(self) -> None:
-        with _writing(self._path):
-            if self._regular:
-                if not self._started:  # a run without entities: the output is empty
-                    os.ftruncate(self._descriptor, 0)
-                os.fsync(self._descriptor)
-            self._close()
+        self._close()
 
     def discard(self) -> None:
-        # Interrupted inside write(), the last piece may be partly written.
-        self._cut_back()
         with suppress(OSError):
             self._close()
-        if self._created and not self._started:
-            with suppress(FileNotFoundError):
-                os.unlink(self._path)
 
     def _close(self) -> None:
         # Once only: a second close could hit a descriptor number reused meanwhile.
@@ -417,24 +436,74 @@ class _InPlaceFile:
             descriptor, self._descriptor = self._descriptor, -1
             os.close(descriptor)
 
-    def _cut_back(self) -> None:
-        """Truncate the file to the whole pieces written, so no line is ever left cut."""
-        if self._regular and self._started:  # before the first piece: the previous content
-            with suppress(OSError):
-                os.ftruncate(self._descriptor, self._end)
-                os.lseek(self._descriptor, self._end, os.SEEK_SET)
 
-
-def _target(destination: str | os.PathLike[str] | None, *, atomic: bool, stdout: TextIO) -> _Target:
+def _target(destination: str | os.PathLike[str] | None, *, stdout: TextIO) -> _Target:
     if destination is None or destination == STDOUT:
         return _Stdout(stdout)
     path = Path(destination)
     if path.is_dir():
         raise InputError(f"cannot write {path}: it is a folder")
-    # A device or a pipe cannot be replaced: it is written in place, whatever the format.
-    if atomic and (path.is_file() or not path.exists()):
-        return _AtomicFile(path)
-    return _InPlaceFile(path)
+    if path.is_file() or not path.exists():
+        # Through a symbolic link: replace the file it points to and keep the link (and lock
+        # that file, whichever link a run names it by).
+        return _AtomicFile(Path(os.path.realpath(path)) if path.is_symlink() else path)
+    return _Device(path)
+
+
+# --- Ordering ------------------------------------------------------------------------------
+
+# A spooled entity's place in its spool file, after its sort key: offset and length.
+_PLACE = struct.Struct(">QQ")
+
+
+def _sort_key(entity: Mapping[str, Any]) -> bytes:
+    """Organization, project, repository (case-insensitively), then profile and id: unique
+    for every entity, as Azure DevOps names are unique case-insensitively where they live.
+
+    One bytes value, not a tuple, to keep memory to a few dozen bytes per entity; NUL ends
+    each part, so a name sorts before its own extensions as in a tuple.
+    """
+    names = (entity.get(key) for key in ("organization", "project", "name"))
+    parts = [str(name or "").casefold() for name in names]
+    parts += [str(entity.get("profile") or ""), str(entity.get("id") or "")]
+    return b"".join(part.replace("\0", "").encode("utf-8") + b"\0" for part in parts)
+
+
+class _Spool:
+    """Serialised entities waiting for their place in the output: an unnamed temporary file
+    and one sort key per entity."""
+
+    def __init__(self) -> None:
+        # Failures name the folder: the entities wait there, whatever the destination.
+        self._where = Path(tempfile.gettempdir())
+        with _writing(self._where):
+            self._file = tempfile.TemporaryFile()  # noqa: SIM115 - closed by close()
+        self._index: list[bytes] = []
+        self._end = 0
+
+    def __len__(self) -> int:
+        return len(self._index)
+
+    def add(self, key: bytes, text: str) -> None:
+        data = text.encode("utf-8")
+        with _writing(self._where):
+            self._file.seek(self._end)
+            self._file.write(data)
+        self._index.append(key + _PLACE.pack(self._end, len(data)))
+        self._end += len(data)
+
+    def ordered(self) -> Iterator[str]:
+        """The texts in key order (the first call sorts)."""
+        self._index.sort()
+        for entry in self._index:
+            offset, length = _PLACE.unpack(entry[-_PLACE.size :])
+            with _writing(self._where):
+                self._file.seek(offset)
+                data = self._file.read(length)
+            yield data.decode("utf-8")
+
+    def close(self) -> None:
+        self._file.close()
 
 
 # --- The sink ------------------------------------------------------------------------------
@@ -453,23 +522,29 @@ class EntitySink:
     destination; after one, abort the sink.
     """
 
-    def __init__(self, encoder: _Encoder, target: _Target, *, flush_each: bool) -> None:
+    def __init__(self, encoder: _Encoder, target: _Target, *, streaming: bool) -> None:
         self._encoder = encoder
         self._target = target
-        self._flush_each = flush_each
+        # Streaming: each entity's text goes out as it comes, flushed; else it is spooled.
+        try:
+            self._spool = None if streaming else _Spool()
+        except BaseException:
+            target.discard()  # it may hold a lock
+            raise
         self._lock = threading.Lock()
         self._open = True
-        self._count = 0
 
     def write(self, entity: Mapping[str, Any]) -> None:
         """Add one entity (a plain dict of JSON values) to the output."""
         with self._lock:
             if not self._open:
                 raise ValueError("write to a closed entity sink")
-            self._emit(self._encoder.item(entity, self._count))
-            self._count += 1
-            if self._flush_each:
+            text = redact(self._encoder.item(entity))
+            if self._spool is None:
+                self._target.write(text)
                 self._target.flush()
+            else:
+                self._spool.add(_sort_key(entity), text)
 
     def close(self) -> None:
         """Finish the output and publish it (a file takes its final name now)."""
@@ -478,20 +553,24 @@ class EntitySink:
                 return
             self._open = False
             try:
-                self._emit(self._encoder.end(self._count))
+                if self._spool is not None:
+                    self._write_all(self._spool.ordered, len(self._spool))
                 self._target.publish()
             except BaseException:
                 self._target.discard()
                 raise
+            finally:
+                self._close_spool()
 
     def abort(self) -> None:
-        """Discard the output: a file destination keeps its previous content (NDJSON keeps the
-        whole lines written so far); standard output gets nothing more."""
+        """Discard the output: a file destination keeps its previous content; a stream gets
+        nothing more."""
         with self._lock:
             if not self._open:
                 return
             self._open = False
             self._target.discard()
+            self._close_spool()
 
     def __enter__(self) -> Self:
         return self
@@ -507,9 +586,27 @@ class EntitySink:
         else:
             self.abort()
 
-    def _emit(self, text: str) -> None:
-        if text:  # the table writes only at the end; an in-place file starts at the first text
-            self._target.write(redact(text))
+    def _write_all(self, items: Callable[[], Iterator[str]], count: int) -> None:
+        for text in _batched(self._encoder.whole(items, count)):
+            self._target.write(text)
+
+    def _close_spool(self) -> None:
+        if self._spool is not None:
+            self._spool.close()
+
+
+def _batched(texts: Iterable[str], size: int = 1 << 16) -> Iterator[str]:
+    """``texts`` joined into pieces of about ``size`` characters: fewer system calls."""
+    batch: list[str] = []
+    length = 0
+    for text in texts:
+        batch.append(text)
+        length += len(text)
+        if length >= size:
+            yield "".join(batch)
+            batch, length = [], 0
+    if batch:
+        yield "".join(batch)
 
 
 _ENCODERS: dict[str, Callable[[], _Encoder]] = {
@@ -532,7 +629,8 @@ def open_sink(
     ``columns`` picks and orders the table's columns (names from :data:`TABLE_COLUMNS`);
     ``stdout`` replaces ``sys.stdout``. A destination that cannot be written (a missing
     folder, no permission, a folder) is an :class:`~bridge.errors.InputError` now, before
-    any work is done; a bad format or column is a :class:`~bridge.errors.UsageError`.
+    any work is done, as is a file another run is writing (:class:`~bridge.errors.LockedError`);
+    a bad format or column is a :class:`~bridge.errors.UsageError`.
     """
     if output_format not in FORMATS:
         raise UsageError(
@@ -545,10 +643,7 @@ def open_sink(
         raise UsageError("columns apply to the table format only")
     else:
         encoder = _ENCODERS[output_format]()
-    target = _target(
-        destination,
-        # NDJSON to a file is written in place: see the module documentation.
-        atomic=output_format != "ndjson",
-        stdout=sys.stdout if stdout is None else stdout,
-    )
-    return EntitySink(encoder, target, flush_each=output_format == "ndjson")
+    target = _target(destination, stdout=sys.stdout if stdout is None else stdout)
+    # NDJSON on a stream is followed as it comes (`| jq`); everything else is ordered.
+    streaming = output_format == "ndjson" and not isinstance(target, _AtomicFile)
+    return EntitySink(encoder, target, streaming=streaming)

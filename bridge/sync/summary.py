@@ -2,18 +2,18 @@
 
 from __future__ import annotations
 
-from bridge.errors import AzureDevOpsError, BridgeError
+from collections import Counter
+
 from bridge.sync.engine import SyncResult
 from bridge.sync.entity import STATUSES
+
+# Repositories named one by one under "Fields that could not be read"; the entities of the
+# others say it all the same (`unavailable`).
+_DEGRADED_SHOWN = 20
 
 
 def _count(count: int, singular: str, plural: str | None = None) -> str:
     return f"{count:,} {singular if count == 1 else plural or singular + 's'}"
-
-
-def _detail(error: BridgeError) -> str:
-    # The failure line names the place already.
-    return error.detail() if isinstance(error, AzureDevOpsError) else str(error)
 
 
 def render_summary(result: SyncResult) -> str:
@@ -38,7 +38,24 @@ def render_summary(result: SyncResult) -> str:
     if result.unreadable:
         lines.append("Unreadable catalog files:")
         lines += [f"  {count:,}: {reason}" for reason, count in result.unreadable.most_common(5)]
+    if result.degraded:
+        degraded = sorted(result.degraded, key=lambda repository: repository.where.casefold())
+        reasons = Counter((entry.field, entry.reason) for item in degraded for entry in item.fields)
+        lines.append(
+            "Fields that could not be read, in "
+            f"{_count(len(degraded), 'repository', 'repositories')} (null in their entities, "
+            "named under `unavailable`):"
+        )
+        # The commonest first; ties by field and reason, so that the summary is stable.
+        ranked = sorted(reasons.items(), key=lambda item: (-item[1], item[0]))
+        lines += [f"  {count:,} {name}: {reason}" for (name, reason), count in ranked[:5]]
+        for repository in degraded[:_DEGRADED_SHOWN]:
+            names = ", ".join(entry.field for entry in repository.fields)
+            lines.append(f"  - {repository.where}: {names}")
+        if len(degraded) > _DEGRADED_SHOWN:
+            lines.append(f"  - … and {len(degraded) - _DEGRADED_SHOWN:,} more")
     if result.failures:
         lines.append(f"Failed ({len(result.failures)}):")
-        lines += [f"  {failure.where}: {_detail(failure.error)}" for failure in result.failures]
+        failures = sorted(result.failures, key=lambda failure: failure.where.casefold())
+        lines += [f"  {failure.where}: {failure.error.detail()}" for failure in failures]
     return "\n".join(lines) + "\n"

@@ -25,7 +25,7 @@ import textwrap
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import ExitStack
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -56,10 +56,17 @@ Entity = dict[str, Any]
 ALL_PAT = "canary-pat-all-orgs-7f3a9c2e51d84b60"
 CONTOSO_PAT = "canary-pat-contoso-2b8e4d1f0a6c9357"
 REVOKED_PAT = "canary-pat-revoked-5c1e7a9b3d2f8046"
-TOKEN_ENV = {"ALL_PAT": ALL_PAT, "CONTOSO_PAT": CONTOSO_PAT, "REVOKED_PAT": REVOKED_PAT}
+# Lists projects, but lacks Code (Read): every repository list is refused.
+PROJECTS_PAT = "canary-pat-projects-only-9d4b2f7e1c3a5086"
+TOKEN_ENV = {
+    "ALL_PAT": ALL_PAT,
+    "CONTOSO_PAT": CONTOSO_PAT,
+    "REVOKED_PAT": REVOKED_PAT,
+    "PROJECTS_PAT": PROJECTS_PAT,
+}
 # A token written into a configuration file by mistake (classic Azure DevOps PAT format).
 LITERAL_PAT = "k4v7q2m5x8z3c6b9n2w5e8r3t6y9u2i5o8p3a6s9d2f5g8h3j6l9"
-CANARIES = (ALL_PAT, CONTOSO_PAT, REVOKED_PAT, LITERAL_PAT)
+CANARIES = (ALL_PAT, CONTOSO_PAT, REVOKED_PAT, PROJECTS_PAT, LITERAL_PAT)
 
 
 def assert_no_token(text: str, *extra: str) -> None:
@@ -208,6 +215,9 @@ tokens:
   - name: revoked
     value: {REVOKED_PAT}
     revoked: true
+  - name: projects-only
+    value: {PROJECTS_PAT}
+    scopes: [project.read]
 organizations:
   - name: contoso
     projects:
@@ -360,6 +370,22 @@ ONE_FILE_READ_FAILS = EmulatorOptions(
     )
 )
 
+# Server errors the client does not retry, on the commits of one repository (its latest commit
+# and its developers) and on the language metrics of one project: fields that cannot be read.
+FIELDS_FAIL = EmulatorOptions(
+    faults=FaultOptions(
+        server_error_rate=1.0,
+        server_error_statuses=(501,),
+        routes=(
+            "/contoso/Payments/_apis/git/repositories/payouts-ui/commits",
+            "/contoso/Identity*/_apis/projectanalysis/languagemetrics",
+        ),
+    )
+)
+
+# Every answer held 0 to 40 ms: repositories finish in a different order on each run.
+JITTER = EmulatorOptions(faults=FaultOptions(latency_jitter_ms=40))
+
 PREVIOUS_OUTPUT = '[\n{"name":"from the previous, complete run"}\n]\n'
 
 # --- Configurations ({api}: the emulator's URL) -------------------------------------------------
@@ -430,6 +456,15 @@ profiles:
     organizations: ["*"]
     api_url: {api}
     token_env: CONTOSO_PAT
+"""
+
+PROJECTS_ONLY = """\
+profiles:
+  - name: projects-only
+    organizations: [contoso, fabrikam]
+    api_url: {api}
+    token_env: PROJECTS_PAT
+    backstage: {}
 """
 
 REVOKED_AND_MISSPELT = """\
@@ -693,6 +728,12 @@ SCENARIOS = {
     "everything": Scenario(("sync",), EVERYTHING),
     "every organization": Scenario(("sync",), EVERY_ORGANIZATION, estate=PAGED_ESTATE),
     "unreadable": Scenario(("sync",), CONTOSO, options=ONE_FILE_READ_FAILS),
+    "fields unavailable": Scenario(("sync", "--developers", "365"), CONTOSO, options=FIELDS_FAIL),
+    "no repository readable": Scenario(
+        ("sync", "-f", "json", "-o", "entities.json"),
+        PROJECTS_ONLY,
+        files={"entities.json": PREVIOUS_OUTPUT},
+    ),
     "attributes": Scenario(("sync",), SELECTED_AND_OVERRIDDEN),
     "two profiles": Scenario(("sync",), TWO_PROFILES),
     "--profile": Scenario(
@@ -716,6 +757,7 @@ SCENARIOS = {
         files={"entities.table": "an older table\n"},
     ),
     "developers 365": Scenario(("sync", "--developers", "365"), DEVELOPERS_30_DAYS),
+    "full disk": Scenario(("sync", "-o", "/dev/full"), CONTOSO),
     "developers_days 30": Scenario(("sync",), DEVELOPERS_30_DAYS),
     "no config": Scenario(("sync",), estate=None),
     "no such config": Scenario(("sync", "--config", "nowhere.yaml"), estate=None),
@@ -943,6 +985,50 @@ def test_a_failed_file_read_is_unreadable_and_the_run_exits_1(
     assert launch.requests["by_route_status"]["git.items"] == {"200": 5, "404": 2, "501": 1}
 
 
+def test_fields_that_could_not_be_read_are_null_named_and_the_run_exits_1(
+    launched: dict[str, Launch],
+) -> None:
+    launch = launched["fields unavailable"]
+    run = launch.run
+    assert run.code == 1, run.stderr
+    entities = by_name(launch.entities())
+    assert_schema_valid(list(entities.values()))
+    failed = "An Internal Error Occurred. (TF400898, HTTP 501)"
+    payouts = entities["payouts-ui"]
+    assert payouts["unavailable"] == [
+        {"field": "developers", "reason": failed},
+        {"field": "last_commit_at", "reason": failed},
+    ]
+    assert (payouts["last_commit_at"], payouts["freshness"], payouts["developers"]) == (
+        None,
+        "n/a",
+        None,
+    )
+    assert payouts["languages"] == {"Markdown": 13, "TypeScript": 22}  # its project's metrics
+    identity = entities["identity-service"]
+    assert identity["unavailable"] == [{"field": "languages", "reason": failed}]
+    assert identity["languages"] is None
+    assert identity["freshness"] == "active"
+    # An empty repository has nothing to read: not unavailable, just empty.
+    sandbox = entities["sandbox"]
+    assert (sandbox["unavailable"], sandbox["developers"], sandbox["languages"]) == ([], [], {})
+    assert sandbox["last_commit_at"] is None
+    degraded = {"payouts-ui", "identity-service"}
+    assert all(e["unavailable"] == [] for name, e in entities.items() if name not in degraded)
+    assert (
+        "Fields that could not be read, in 2 repositories (null in their entities, named under "
+        "`unavailable`):\n"
+        f"  1 developers: {failed}\n"
+        f"  1 languages: {failed}\n"
+        f"  1 last_commit_at: {failed}\n"
+        "  - contoso: contoso/Identity Platform/identity-service: languages\n"
+        "  - contoso: contoso/Payments/payouts-ui: developers, last_commit_at\n"
+    ) in run.stderr
+    assert "Failed" not in run.stderr
+    # Not retried (501 is not transient), and nothing else refused.
+    assert launch.requests["faults"] == {"server_error": 3}
+
+
 # --- 2. Several entities in one file --------------------------------------------------------------
 
 
@@ -1036,7 +1122,8 @@ def test_two_profiles_with_their_own_tokens_and_organizations(
     launched: dict[str, Launch],
 ) -> None:
     launch = launched["two profiles"]
-    assert launch.run.code == 0, launch.run.stderr
+    # The languages the narrow token may not read make the run exit 1 (see below).
+    assert launch.run.code == 1, launch.run.stderr
     entities = launch.entities()
     assert_schema_valid(entities)
     assert Counter((e["profile"], e["organization"]) for e in entities) == {
@@ -1045,11 +1132,28 @@ def test_two_profiles_with_their_own_tokens_and_organizations(
     }
     named = by_name(entities)
     # The profile without a backstage section reads no catalog file, and says so.
+    refused = (
+        "Azure DevOps rejected the token: it is expired or revoked, or lacks a scope "
+        "(You are not authorized to access {api}.) (VS30063, HTTP 401). Hint: this call needs "
+        "a token with the Code (Read) and Analytics (Read) scope"
+    )
+    assert launch.emulator is not None
+    refused = refused.format(api=launch.emulator.base_url)
     for entity in (e for e in entities if e["profile"] == "contoso-readonly"):
         assert entity["catalog"]["status"] == "skipped"
         assert entity["context"] == []
-        # Its token lacks Analytics (Read): languages are unknown (null), not empty.
+        if entity["name"] == "sandbox":  # empty: it has no languages, known without metrics
+            assert (entity["languages"], entity["unavailable"]) == ({}, [])
+            continue
+        # Its token lacks Analytics (Read): languages are unknown (null), not empty, and why.
         assert entity["languages"] is None
+        assert entity["unavailable"] == [{"field": "languages", "reason": refused}]
+    assert all(e["unavailable"] == [] for e in entities if e["profile"] == "fabrikam")
+    assert (
+        "Fields that could not be read, in 9 repositories (null in their entities, named under "
+        f"`unavailable`):\n  9 languages: {refused}\n"
+        "  - contoso-readonly: contoso/Identity Platform/identity-service: languages\n"
+    ) in launch.run.stderr
     assert named["payments-api"]["catalog"]["reason"] == (
         "the Backstage catalog is not enabled for this profile"
     )
@@ -1074,7 +1178,7 @@ def test_profile_and_org_filters(launched: dict[str, Launch]) -> None:
     }
     # --org, case-insensitive as Azure DevOps organization names are.
     only_contoso = launched["--org"]
-    assert only_contoso.run.code == 0, only_contoso.run.stderr
+    assert only_contoso.run.code == 1, only_contoso.run.stderr  # its token lacks Analytics
     assert Counter(e["organization"] for e in only_contoso.entities()) == {
         "contoso": CONTOSO_REPOSITORIES
     }
@@ -1168,6 +1272,25 @@ def test_a_run_that_synced_nothing_leaves_the_previous_output_alone(
     assert launch.output("entities.json") == PREVIOUS_OUTPUT
 
 
+def test_a_token_that_can_read_no_repository_keeps_the_previous_output_and_exits_4(
+    launched: dict[str, Launch],
+) -> None:
+    launch = launched["no repository readable"]
+    run = launch.run
+    assert run.code == 4, run.stderr
+    assert run.stdout == ""
+    # The projects were listed, but not one repository: there is nothing to replace it with.
+    assert launch.output("entities.json") == PREVIOUS_OUTPUT
+    assert run.stderr.startswith("Synced 0 repositories from 2 organizations in ")
+    failed = run.stderr.split("Failed (3):\n", 1)[1].splitlines()
+    assert [line.split(": Azure DevOps rejected the token")[0] for line in failed] == [
+        "  projects-only: contoso/Identity Platform",
+        "  projects-only: contoso/Payments",
+        "  projects-only: fabrikam/Retail",
+    ]
+    assert launch.requests["by_route_status"]["git.repositories"] == {"401": 3}
+
+
 def test_a_failure_line_names_its_place_once(launched: dict[str, Launch]) -> None:
     stderr = launched["all refused"].run.stderr
     failures = stderr.split("Failed (2):\n", 1)[1].splitlines()
@@ -1227,9 +1350,10 @@ def test_json_yaml_and_table_files_hold_the_entities_of_stdout(
     assert table["contoso/Payments/sandbox"] == ["skipped", "n/a", "-", "-", "0"]
 
 
-def _interrupt(folder: Path, output: Path, fmt: str, ready: Callable[[], bool]) -> Run:
-    """Sync INTERRUPT_ESTATE into ``output``; once only the slow read is in flight and
-    ``ready()`` holds, send SIGINT."""
+@contextmanager
+def _held(folder: Path, output: Path, fmt: str) -> Iterator[subprocess.Popen[str]]:
+    """Sync INTERRUPT_ESTATE into ``output``: the process, once only the slow read is in flight
+    and the temporary file beside ``output`` exists (killed at the end if still running)."""
     loaded = parse_estate(INTERRUPT_ESTATE)
     with run_in_thread(loaded.estate, options=SLOW_FILE, host="127.0.0.1") as emulator:
         path = write_config(folder, emulator, CONTOSO)
@@ -1243,70 +1367,151 @@ def _interrupt(folder: Path, output: Path, fmt: str, ready: Callable[[], bool]) 
                 ),
                 "every request but the slow one",
             )
-            wait_for(ready, "the output to be under way")
+            wait_for(lambda: bool(temporary_files(output)), "the temporary file")
             assert process.poll() is None
-            process.send_signal(signal.SIGINT)
-            return finish(process)
+            yield process
         finally:
             if process.poll() is None:
                 process.kill()
                 process.communicate()
 
 
-@pytest.mark.parametrize("fmt", ["json", "yaml", "table"])
-def test_an_interrupted_run_leaves_the_previous_file_untouched(tmp_path: Path, fmt: str) -> None:
+def temporary_files(output: Path) -> list[str]:
+    return sorted(path.name for path in output.parent.glob(f".{output.name}.*.tmp"))
+
+
+STOPS = [
+    ("ndjson", signal.SIGINT),
+    ("json", signal.SIGINT),
+    ("yaml", signal.SIGINT),
+    ("table", signal.SIGINT),
+    ("ndjson", signal.SIGTERM),
+    ("json", signal.SIGTERM),
+]
+
+
+@pytest.mark.parametrize(("fmt", "signum"), STOPS)
+def test_an_interrupted_or_terminated_run_leaves_the_previous_file_untouched(
+    tmp_path: Path, fmt: str, signum: signal.Signals
+) -> None:
     output = tmp_path / f"entities.{fmt}"
     output.write_text(PREVIOUS_OUTPUT, encoding="utf-8")
     output.chmod(0o640)
-
-    def writing_beside_it() -> bool:
-        # The new output goes to a temporary file in the same folder; give the three
-        # finished repositories a moment to reach it.
-        if not list(tmp_path.glob(f".{output.name}.*.tmp")):
-            return False
-        time.sleep(0.2)
-        return True
-
-    run = _interrupt(tmp_path, output, fmt, writing_beside_it)
-    assert run.code == 130
+    with _held(tmp_path, output, fmt) as process:
+        process.send_signal(signum)
+        run = finish(process)
+    # SIGTERM (CI cancellation, `docker stop`) is an orderly stop, as Ctrl-C is.
+    code, said = (130, "interrupted") if signum == signal.SIGINT else (143, "terminated")
+    assert run.code == code, run.stderr
+    assert run.stderr == f"{said}\n"  # nothing else: no warning, no traceback
     assert run.stdout == ""
     assert output.read_text(encoding="utf-8") == PREVIOUS_OUTPUT
     assert output.stat().st_mode & 0o777 == 0o640
+    # Neither the temporary file nor the lock file is left.
     assert sorted(p.name for p in tmp_path.iterdir()) == ["catalog-bridge.yaml", output.name]
 
 
-@pytest.fixture(scope="module")
-def interrupted_ndjson(tmp_path_factory: pytest.TempPathFactory) -> tuple[Run, str]:
-    """An NDJSON sync interrupted with three entities written: the run and the file."""
-    folder = tmp_path_factory.mktemp("interrupted")
-    output = folder / "entities.ndjson"
-    output.write_text('{"name":"a line of the previous run"}\n', encoding="utf-8")
-
-    def three_lines() -> bool:
-        text = output.read_text(encoding="utf-8")
-        return text.count("\n") == 3 and "previous run" not in text
-
-    run = _interrupt(folder, output, "ndjson", three_lines)
-    return run, read_output(output)
-
-
-def test_an_interrupted_ndjson_run_keeps_the_whole_lines_written(
-    interrupted_ndjson: tuple[Run, str],
+def test_a_killed_run_leaves_the_previous_file_and_the_next_run_cleans_up(
+    tmp_path: Path,
 ) -> None:
-    run, text = interrupted_ndjson
-    assert run.code == 130
+    output = tmp_path / "entities.ndjson"
+    previous = "".join(f'{{"name":"previous-{i}"}}\n' for i in range(3))
+    output.write_text(previous, encoding="utf-8")
+    with _held(tmp_path, output, "ndjson") as process:
+        leftovers = temporary_files(output)
+        process.kill()
+        process.communicate()
+    assert process.returncode == -signal.SIGKILL
+    assert output.read_text(encoding="utf-8") == previous  # whole, not cut to what was done
+    assert temporary_files(output) == leftovers  # what SIGKILL leaves: no handler runs
+    # The next run that completes removes what the killed one left (its lock file included).
+    loaded = parse_estate(INTERRUPT_ESTATE)
+    with run_in_thread(loaded.estate, host="127.0.0.1") as emulator:
+        path = write_config(tmp_path, emulator, CONTOSO)
+        run = cli("sync", "-c", str(path), "-o", str(output), cwd=tmp_path)
+    assert run.code == 0, run.stderr
+    names = [json.loads(line)["name"] for line in read_output(output).splitlines()]
+    assert names == ["fast-1", "fast-2", "fast-3", "slow"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["catalog-bridge.yaml", output.name]
+
+
+def test_a_second_run_writing_the_same_file_is_refused(tmp_path: Path) -> None:
+    output = tmp_path / "entities.ndjson"
+    output.write_text(PREVIOUS_OUTPUT, encoding="utf-8")
+    with _held(tmp_path, output, "ndjson") as first:
+        second = cli(
+            "sync", "-c", str(tmp_path / "catalog-bridge.yaml"), "-o", str(output), cwd=tmp_path
+        )
+        assert second.code == 75
+        assert second.stdout == ""
+        assert second.stderr == (
+            f"catalog-bridge: error: cannot write {output}: another catalog-bridge run "
+            f"(process {first.pid}) is writing it (lock file {tmp_path / '.entities.ndjson.lock'})"
+            "; wait for it to finish, or write elsewhere\n"
+        )
+        assert first.poll() is None  # the first run goes on, undisturbed
+        first.send_signal(signal.SIGTERM)
+        assert finish(first).code == 143
+    assert output.read_text(encoding="utf-8") == PREVIOUS_OUTPUT
+
+
+def test_a_full_disk_is_a_clean_error(launched: dict[str, Launch]) -> None:
+    run = launched["full disk"].run
+    assert run.code == 1
     assert run.stdout == ""
-    assert text.endswith("\n")
-    entities = [json.loads(line) for line in text.splitlines()]
-    assert_schema_valid(entities)
-    assert sorted(e["name"] for e in entities) == ["fast-1", "fast-2", "fast-3"]
-    assert by_name(entities)["fast-1"]["catalog"]["status"] == "found"
+    assert run.stderr == "catalog-bridge: error: cannot write /dev/full: No space left on device\n"
 
 
-def test_an_interrupted_run_says_so(interrupted_ndjson: tuple[Run, str]) -> None:
-    run, _ = interrupted_ndjson
-    assert run.code == 130
-    assert "interrupted" in run.stderr
+@pytest.mark.parametrize("fmt", ["ndjson", "json"])
+def test_a_closed_standard_output_ends_the_run_quietly(tmp_path: Path, fmt: str) -> None:
+    loaded = parse_estate(ESTATE)
+    reader, writer = os.pipe()
+    os.close(reader)  # as `sync | head -c 10` does once it has its ten bytes
+    try:
+        with run_in_thread(loaded.estate, host="127.0.0.1") as emulator:
+            path = write_config(tmp_path, emulator, EVERYTHING)
+            process = subprocess.Popen(
+                [sys.executable, "-m", "bridge", "sync", "-c", str(path), "-f", fmt],
+                cwd=tmp_path,
+                env=_environment(None),
+                stdin=subprocess.DEVNULL,
+                stdout=writer,
+                stderr=subprocess.PIPE,
+                text=True,
+            )
+            _, stderr = process.communicate(timeout=60)
+    finally:
+        os.close(writer)
+    # 141 = 128 + SIGPIPE, what a shell reports for `yes | head`; no message, no traceback.
+    assert (process.returncode, stderr) == (141, "")
+
+
+def test_two_runs_of_an_unchanged_estate_write_the_same_bytes(tmp_path: Path) -> None:
+    loaded = parse_estate(ESTATE)
+    formats = ("ndjson", "json", "yaml", "table")
+    with run_in_thread(loaded.estate, options=JITTER, host="127.0.0.1") as emulator:
+        path = write_config(tmp_path, emulator, EVERYTHING)
+        # Started together: repositories finish in another order in each run.
+        processes = [
+            start_cli("sync", "-c", str(path), "-f", fmt, "-o", f"{fmt}-{run}", cwd=tmp_path)
+            for run in (1, 2)
+            for fmt in formats
+        ]
+        runs = [finish(process) for process in processes]
+    assert [run.code for run in runs] == [0] * len(runs), [run.stderr for run in runs]
+    for fmt in formats:
+        first, second = (tmp_path / f"{fmt}-{run}" for run in (1, 2))
+        assert first.read_bytes() == second.read_bytes(), fmt
+    entities = json.loads(read_output(tmp_path / "json-1"))
+    places = [(e["organization"], e["project"], e["name"]) for e in entities]
+    assert places == sorted(places, key=lambda place: tuple(part.casefold() for part in place))
+    lines = read_output(tmp_path / "ndjson-1").splitlines()
+    assert [json.loads(line) for line in lines] == entities
+    assert places[:3] == [
+        ("contoso", "Identity Platform", "identity-service"),
+        ("contoso", "Payments", "ledger"),
+        ("contoso", "Payments", "legacy-billing"),
+    ]
 
 
 # --- 7. Configuration errors, and init ------------------------------------------------------------

@@ -8,6 +8,7 @@ import errno
 import io
 import json
 import os
+import random
 import stat
 import sys
 import threading
@@ -18,7 +19,7 @@ from typing import Any
 import pytest
 import yaml
 
-from bridge.errors import InputError, UsageError
+from bridge.errors import InputError, LockedError, UsageError
 from bridge.secrets import register
 from bridge.sync import output
 from bridge.sync.output import FORMATS, TABLE_COLUMNS, open_sink
@@ -26,7 +27,6 @@ from tests.sync.test_schema import ERROR, EXAMPLES, WARNING, example_entity
 
 Entity = dict[str, Any]
 MACHINE_FORMATS = ("ndjson", "json", "yaml")
-WHOLE_FILE_FORMATS = ("json", "yaml", "table")
 PREVIOUS = "previous run\n"
 
 not_as_root = pytest.mark.skipif(
@@ -36,14 +36,14 @@ not_as_root = pytest.mark.skipif(
 
 def entities(count: int) -> list[Entity]:
     """Distinct entities cycling through the schema's examples (every catalog status, nulls,
-    developers or not), with non-ASCII text."""
+    developers or not), with non-ASCII text, listed in the outputs' order."""
     shapes = list(EXAMPLES.values())
     return [
         {
             **copy.deepcopy(shapes[index % len(shapes)]),
             "id": f"00000000-0000-4000-8000-{index:012d}",
-            "name": f"dépôt-{index}",
-            "project": "支付" if index % 2 else "Payments",
+            "name": f"dépôt-{index:05}",
+            "project": "支付" if index >= count // 2 else "Payments",
         }
         for index in range(count)
     ]
@@ -52,8 +52,7 @@ def entities(count: int) -> list[Entity]:
 def parse(output_format: str, text: str) -> list[Entity]:
     if output_format == "ndjson":
         return [json.loads(line) for line in text.splitlines()]
-    parsed = json.loads(text) if output_format == "json" else yaml.safe_load(text)
-    assert isinstance(parsed, list)
+    parsed: list[Entity] = json.loads(text) if output_format == "json" else yaml.safe_load(text)
     return parsed
 
 
@@ -103,7 +102,7 @@ def test_whole_file_formats_keep_key_order_and_unicode(tmp_path: Path, output_fo
     with open_sink(output_format, path) as sink:
         sink.write(item)
     text = path.read_text(encoding="utf-8")
-    assert "dépôt-1" in text
+    assert "dépôt-00001" in text
     assert "支付" in text  # not escaped
     (parsed,) = parse(output_format, text)
     assert list(parsed) == list(item)  # the entity's order, not sorted
@@ -134,20 +133,7 @@ def test_values_that_are_not_json_are_refused(tmp_path: Path) -> None:
         sink.write(example_entity(size=float("nan")))
 
 
-# --- NDJSON: written as results arrive -----------------------------------------------------
-
-
-def test_ndjson_lines_are_in_the_file_before_close(tmp_path: Path) -> None:
-    path = tmp_path / "out.ndjson"
-    path.write_text(PREVIOUS, encoding="utf-8")
-    first, second = entities(2)
-    with open_sink("ndjson", path) as sink:
-        assert path.read_text(encoding="utf-8") == PREVIOUS  # replaced at the first entity
-        sink.write(first)
-        assert parse("ndjson", path.read_text(encoding="utf-8")) == [first]
-        sink.write(second)
-        assert parse("ndjson", path.read_text(encoding="utf-8")) == [first, second]
-    assert path.read_text(encoding="utf-8").endswith("}\n")
+# --- NDJSON: streamed to standard output, atomic to a file --------------------------------
 
 
 def test_ndjson_lines_reach_stdout_before_close() -> None:
@@ -155,36 +141,11 @@ def test_ndjson_lines_reach_stdout_before_close() -> None:
     stream = io.TextIOWrapper(io.BufferedWriter(raw), encoding="utf-8")
     first, second = entities(2)
     sink = open_sink("ndjson", None, stdout=stream)
+    sink.write(second)  # in the order they come: a stream is followed as it goes
+    assert parse("ndjson", raw.getvalue().decode("utf-8")) == [second]
     sink.write(first)
-    assert parse("ndjson", raw.getvalue().decode("utf-8")) == [first]
-    sink.write(second)
-    assert parse("ndjson", raw.getvalue().decode("utf-8")) == [first, second]
+    assert parse("ndjson", raw.getvalue().decode("utf-8")) == [second, first]
     sink.close()
-
-
-def test_ndjson_abort_keeps_the_whole_lines_written(tmp_path: Path) -> None:
-    path = tmp_path / "out.ndjson"
-    path.write_text(PREVIOUS, encoding="utf-8")
-    items = entities(2)
-    with pytest.raises(KeyboardInterrupt), open_sink("ndjson", path) as sink:
-        write_all(sink, items)
-        raise KeyboardInterrupt
-    assert parse("ndjson", path.read_text(encoding="utf-8")) == items
-
-
-def test_ndjson_abort_before_any_entity_keeps_the_previous_file(tmp_path: Path) -> None:
-    path = tmp_path / "out.ndjson"
-    path.write_text(PREVIOUS, encoding="utf-8")
-    open_sink("ndjson", path).abort()
-    assert path.read_text(encoding="utf-8") == PREVIOUS
-
-
-def test_ndjson_abort_before_any_entity_removes_the_file_it_created(tmp_path: Path) -> None:
-    path = tmp_path / "out.ndjson"
-    sink = open_sink("ndjson", path)
-    assert path.exists()  # created at open: the destination is known to be writable
-    sink.abort()
-    assert not path.exists()
 
 
 def test_ndjson_close_without_entities_empties_the_previous_file(tmp_path: Path) -> None:
@@ -194,34 +155,7 @@ def test_ndjson_close_without_entities_empties_the_previous_file(tmp_path: Path)
     assert path.read_text(encoding="utf-8") == ""
 
 
-def test_ndjson_write_failing_half_way_leaves_no_cut_line(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    path = tmp_path / "out.ndjson"
-    first, second = entities(2)
-    sink = open_sink("ndjson", path)
-    sink.write(first)
-    real_write = os.write
-
-    def disk_fills_up(descriptor: int, data: Any) -> int:
-        if bytes(data[:6]) != b'{"id":':
-            return real_write(descriptor, data)
-        real_write(descriptor, bytes(data[: len(data) // 2]))
-        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
-
-    monkeypatch.setattr(os, "write", disk_fills_up)
-    with pytest.raises(InputError, match=f"cannot write {path}: No space left on device"):
-        sink.write(second)
-    monkeypatch.undo()
-    assert (
-        path.read_text(encoding="utf-8")
-        == json.dumps(first, ensure_ascii=False, separators=(",", ":")) + "\n"
-    )
-    sink.abort()
-    assert parse("ndjson", path.read_text(encoding="utf-8")) == [first]
-
-
-def test_writes_from_several_threads_stay_whole_lines(tmp_path: Path) -> None:
+def test_writes_from_several_threads_stay_whole_and_ordered(tmp_path: Path) -> None:
     path = tmp_path / "out.ndjson"
     items = entities(400)
     with open_sink("ndjson", path) as sink:
@@ -232,15 +166,78 @@ def test_writes_from_several_threads_stay_whole_lines(tmp_path: Path) -> None:
             thread.start()
         for thread in threads:
             thread.join()
-    written = parse("ndjson", path.read_text(encoding="utf-8"))
-    assert sorted(e["id"] for e in written) == sorted(e["id"] for e in items)
+    assert parse("ndjson", path.read_text(encoding="utf-8")) == items
+
+
+@pytest.mark.skipif(not os.path.exists("/dev/full"), reason="a device that is always full")
+@pytest.mark.parametrize("output_format", FORMATS)
+def test_a_full_device_is_a_clean_error(output_format: str) -> None:
+    full = r"^cannot write /dev/full: No space left on device$"
+    with pytest.raises(InputError, match=full), open_sink(output_format, "/dev/full") as sink:
+        write_all(sink, entities(3))
+
+
+# --- Order ---------------------------------------------------------------------------------
+
+
+def _placed(organization: str, project: str, name: str, profile: str = "p", id: int = 0) -> Entity:
+    return example_entity(
+        organization=organization,
+        project=project,
+        name=name,
+        profile=profile,
+        id=f"00000000-0000-4000-8000-{id:012d}",
+    )
+
+
+# Organization, project, repository case-insensitively; then profile, then id.
+IN_ORDER = [
+    _placed("contoso", "Apps", "api"),
+    _placed("contoso", "apps", "API-gateway"),  # "api" is a prefix: it sorts first
+    _placed("contoso", "apps", "Billing", profile="a"),
+    _placed("contoso", "apps", "billing", profile="b", id=1),
+    _placed("contoso", "apps", "billing", profile="b", id=2),
+    _placed("Contoso", "Web", "api"),
+    _placed("Contoso", "web site", "zeta"),
+    _placed("Fabrikam", "Apps", "alpha"),
+    _placed("fabrikam", "Apps", "Beta"),
+    _placed("fabrikam", "Ápps", "alpha"),  # non-ASCII after ASCII, byte-wise in UTF-8
+]
+
+
+@pytest.mark.parametrize("output_format", FORMATS)
+def test_every_output_but_a_stream_is_in_a_stable_order(tmp_path: Path, output_format: str) -> None:
+    texts = set()
+    for seed in range(3):
+        shuffled = IN_ORDER[:]
+        random.Random(seed).shuffle(shuffled)
+        path = tmp_path / f"out-{seed}"
+        with open_sink(output_format, path) as sink:
+            write_all(sink, shuffled)
+        texts.add(path.read_bytes())
+        if output_format != "table":
+            assert parse(output_format, path.read_text(encoding="utf-8")) == IN_ORDER
+    assert len(texts) == 1  # whatever the order they came in, the same bytes
+
+
+@pytest.mark.parametrize("output_format", ["json", "yaml", "table"])
+def test_whole_formats_to_stdout_are_ordered_too(output_format: str) -> None:
+    shuffled = IN_ORDER[::-1]
+    stream = io.StringIO()
+    with open_sink(output_format, None, stdout=stream) as sink:
+        write_all(sink, shuffled)
+    if output_format == "table":
+        rows = [line.split("  ")[0] for line in stream.getvalue().splitlines()[1:]]
+        assert rows == [f"{e['organization']}/{e['project']}/{e['name']}" for e in IN_ORDER]
+    else:
+        assert parse(output_format, stream.getvalue()) == IN_ORDER
 
 
 # --- Whole-file formats: atomic -----------------------------------------------------------
 
 
-@pytest.mark.parametrize("output_format", WHOLE_FILE_FORMATS)
-def test_whole_file_is_published_only_at_close(tmp_path: Path, output_format: str) -> None:
+@pytest.mark.parametrize("output_format", FORMATS)
+def test_a_file_is_published_only_at_close(tmp_path: Path, output_format: str) -> None:
     path = tmp_path / "out"
     path.write_text(PREVIOUS, encoding="utf-8")
     sink = open_sink(output_format, path)
@@ -251,7 +248,7 @@ def test_whole_file_is_published_only_at_close(tmp_path: Path, output_format: st
     assert os.listdir(tmp_path) == [path.name]
 
 
-@pytest.mark.parametrize("output_format", WHOLE_FILE_FORMATS)
+@pytest.mark.parametrize("output_format", FORMATS)
 def test_abort_keeps_the_previous_file_and_leaves_no_temporary(
     tmp_path: Path, output_format: str
 ) -> None:
@@ -265,7 +262,7 @@ def test_abort_keeps_the_previous_file_and_leaves_no_temporary(
 
 
 @pytest.mark.parametrize("error", [RuntimeError, KeyboardInterrupt])
-@pytest.mark.parametrize("output_format", WHOLE_FILE_FORMATS)
+@pytest.mark.parametrize("output_format", FORMATS)
 def test_an_exception_in_the_block_aborts(
     tmp_path: Path, output_format: str, error: type[BaseException]
 ) -> None:
@@ -278,7 +275,7 @@ def test_an_exception_in_the_block_aborts(
     assert os.listdir(tmp_path) == [path.name]
 
 
-@pytest.mark.parametrize("output_format", ["json", "yaml"])
+@pytest.mark.parametrize("output_format", FORMATS)
 def test_abort_to_a_new_path_creates_nothing(tmp_path: Path, output_format: str) -> None:
     sink = open_sink(output_format, tmp_path / "out")
     sink.write(example_entity())
@@ -304,6 +301,51 @@ def test_a_failed_publication_is_reported_and_cleaned_up(
     assert os.listdir(tmp_path) == [path.name]
 
 
+@pytest.mark.skipif(sys.platform == "win32", reason="flock locks")
+@pytest.mark.parametrize("output_format", FORMATS)
+def test_a_second_sink_on_the_same_file_is_refused_until_the_first_ends(
+    tmp_path: Path, output_format: str
+) -> None:
+    path = tmp_path / "out"
+    path.write_text(PREVIOUS, encoding="utf-8")
+    first = open_sink(output_format, path)
+    assert (tmp_path / ".out.lock").read_text(encoding="utf-8") == f"{os.getpid()}\n"
+    with pytest.raises(LockedError, match=f"^cannot write {path}: another catalog-bridge run"):
+        open_sink(output_format, path)
+    with pytest.raises(LockedError):  # whatever the format
+        open_sink("ndjson" if output_format != "ndjson" else "json", path)
+    write_all(first, entities(2))
+    first.close()
+    text = path.read_text(encoding="utf-8")
+    if output_format == "table":
+        assert len(text.splitlines()) == 1 + 2
+    else:
+        assert parse(output_format, text) == entities(2)
+    assert os.listdir(tmp_path) == [path.name]  # the lock file went with the lock
+    open_sink(output_format, path).abort()  # free again, after close as after abort
+    open_sink(output_format, path).abort()
+
+
+LEFTOVERS = (".out.json.a1b2c3d4.tmp", ".out.json.zz_9.tmp")
+NOT_LEFTOVERS = (".out.json.lock.tmp.keep", ".other.json.a1b2c3d4.tmp", "out.json.a1b2c3d4.tmp")
+
+
+@pytest.mark.parametrize("output_format", FORMATS)
+def test_a_published_file_removes_temporary_files_of_killed_runs(
+    tmp_path: Path, output_format: str
+) -> None:
+    for name in (*LEFTOVERS, *NOT_LEFTOVERS):
+        (tmp_path / name).write_text("cut short", encoding="utf-8")
+    path = tmp_path / "out.json"
+    aborted = open_sink(output_format, path)
+    aborted.write(example_entity())
+    aborted.abort()  # only a run that publishes cleans up
+    assert sorted(os.listdir(tmp_path)) == sorted((*LEFTOVERS, *NOT_LEFTOVERS))
+    with open_sink(output_format, path) as sink:
+        sink.write(example_entity())
+    assert sorted(os.listdir(tmp_path)) == sorted((path.name, *NOT_LEFTOVERS))
+
+
 @pytest.mark.skipif(sys.platform == "win32", reason="POSIX modes")
 def test_file_modes(tmp_path: Path) -> None:
     new, replaced = tmp_path / "new.json", tmp_path / "replaced.json"
@@ -313,6 +355,25 @@ def test_file_modes(tmp_path: Path) -> None:
         open_sink("json", path).close()
     assert stat.S_IMODE(new.stat().st_mode) == 0o644  # readable by teammates, like `init`
     assert stat.S_IMODE(replaced.stat().st_mode) == 0o600  # kept
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="symbolic links need privileges")
+@pytest.mark.parametrize("output_format", FORMATS)
+def test_through_a_symbolic_link_the_file_it_points_to_is_replaced(
+    tmp_path: Path, output_format: str
+) -> None:
+    target = tmp_path / "data" / "entities.out"
+    target.parent.mkdir()
+    target.write_text(PREVIOUS, encoding="utf-8")
+    link = tmp_path / "latest"
+    link.symlink_to(target)
+    with open_sink(output_format, link) as sink:
+        with pytest.raises(LockedError):  # the target's lock, whichever name a run uses
+            open_sink(output_format, target)
+        sink.write(example_entity())
+    assert link.is_symlink() and link.resolve() == target
+    assert target.read_text(encoding="utf-8") != PREVIOUS
+    assert sorted(os.listdir(target.parent)) == [target.name]
 
 
 @pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="named pipes")
@@ -330,20 +391,21 @@ def test_a_pipe_is_written_in_place(tmp_path: Path) -> None:
     assert stat.S_ISFIFO(pipe.stat().st_mode)  # not replaced by a regular file
 
 
-def test_json_aborted_on_stdout_does_not_parse(capsys: pytest.CaptureFixture[str]) -> None:
-    sink = open_sink("json", None)
+@pytest.mark.parametrize("output_format", ["json", "yaml", "table"])
+def test_aborted_whole_formats_print_nothing_on_stdout(
+    capsys: pytest.CaptureFixture[str], output_format: str
+) -> None:
+    sink = open_sink(output_format, None)
     sink.write(example_entity())
     sink.abort()
-    text = capsys.readouterr().out
-    assert text.startswith("[\n{")
-    with pytest.raises(json.JSONDecodeError):
-        json.loads(text)
+    assert capsys.readouterr().out == ""
 
 
 def test_ten_thousand_entities_to_json_in_flat_memory(tmp_path: Path) -> None:
     path = tmp_path / "big.json"
     count = 10_000
     # The serialised text alone of all entities; holding the dicts would take several times more.
+    # The output is ordered at close: memory holds a short sort key per entity, no more.
     holding_all = count * len(json.dumps(example_entity()))
     tracemalloc.start()
     try:
@@ -353,10 +415,11 @@ def test_ten_thousand_entities_to_json_in_flat_memory(tmp_path: Path) -> None:
         _, peak = tracemalloc.get_traced_memory()
     finally:
         tracemalloc.stop()
-    assert peak < holding_all / 20
+    assert peak < holding_all / 5
     written = json.loads(path.read_text(encoding="utf-8"))
     assert len(written) == count
-    assert [written[0]["name"], written[-1]["name"]] == ["repo-0", f"repo-{count - 1}"]
+    assert [written[0]["name"], written[-1]["name"]] == ["repo-0", "repo-9999"]
+    assert [entity["name"] for entity in written] == sorted(f"repo-{i}" for i in range(count))
 
 
 # --- Lifecycle ----------------------------------------------------------------------------
@@ -468,8 +531,8 @@ def test_table_columns_are_aligned() -> None:
     assert table(items) == (
         "REPOSITORY                     CATALOG  FRESHNESS  OWNER                   APPLICATION  PROBLEMS\n"  # noqa: E501
         "contoso/Payments/payments-api  invalid  active     group:default/payments  payments           12\n"  # noqa: E501
-        "fabrikam/支付/core             missing  n/a        -                       -                   0\n"  # noqa: E501
         "contoso/Payments/payments-api  found    active     -                       ledger              1\n"  # noqa: E501
+        "fabrikam/支付/core             missing  n/a        -                       -                   0\n"  # noqa: E501
     )
 
 

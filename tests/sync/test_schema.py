@@ -59,6 +59,7 @@ def example_entity(**changes: Any) -> Entity:
         "last_commit_at": "2026-11-01T10:00:00Z",
         "freshness": "active",
         "languages": {"Python": 120000, "Shell": 300},
+        "unavailable": [],
         "catalog": {
             "status": "found",
             "path": "/catalog-info.yaml",
@@ -87,7 +88,7 @@ def example_entity(**changes: Any) -> Entity:
 
 
 def _not_read(status: str, reason: str, **changes: Any) -> Entity:
-    catalog: dict[str, Any] = {
+    catalog: Entity = {
         "status": status,
         "commit": None,
         "last_changed_commit": None,
@@ -101,7 +102,21 @@ def _not_read(status: str, reason: str, **changes: Any) -> Entity:
 EXAMPLES: dict[str, Entity] = {
     "found": example_entity(),
     "found, clean, without developers or languages": example_entity(
-        catalog={"problems": [], "documents": 1}, languages=None, visibility=None
+        catalog={"problems": [], "documents": 1},
+        languages=None,
+        visibility=None,
+        unavailable=[{"field": "languages", "reason": "Access denied. (HTTP 401)"}],
+    ),
+    "fields that could not be read": example_entity(
+        last_commit_at=None,
+        freshness="n/a",
+        languages=None,
+        developers=None,
+        unavailable=[
+            {"field": "developers", "reason": "Service Unavailable (HTTP 503)"},
+            {"field": "languages", "reason": "An Internal Error Occurred. (TF400898, HTTP 500)"},
+            {"field": "last_commit_at", "reason": "the connection was reset"},
+        ],
     ),
     "found, with developers": example_entity(
         developers=[
@@ -254,7 +269,43 @@ WRONG: dict[str, tuple[str, Callable[[Entity], None]]] = {
         _set("developers.0", {**DEVELOPER, "name": None, "email": None}),
     ),
     "developer without commits": ("found, with developers", _set("developers.0.commits", 0)),
-    "developers not a list": ("found", _set("developers", None)),
+    "developers not a list": ("found", _set("developers", "ada")),
+    "developers null, not unavailable": ("found", _set("developers", None)),
+    "languages null, not unavailable": ("found", _set("languages", None)),
+    "unavailable languages not null": (
+        "found",
+        _set("unavailable", [{"field": "languages", "reason": "HTTP 503"}]),
+    ),
+    "unavailable commit date not null": (
+        "found",
+        _set("unavailable", [{"field": "last_commit_at", "reason": "HTTP 503"}]),
+    ),
+    "unavailable developers absent": (
+        "found, clean, without developers or languages",
+        _set(
+            "unavailable",
+            [
+                {"field": "developers", "reason": "HTTP 503"},
+                {"field": "languages", "reason": "Access denied. (HTTP 401)"},
+            ],
+        ),
+    ),
+    "unavailable developers not null": (
+        "found, with developers",
+        _set("unavailable", [{"field": "developers", "reason": "HTTP 503"}]),
+    ),
+    "unavailable field unknown": (
+        "found",
+        _set("unavailable", [{"field": "catalog", "reason": "HTTP 503"}]),
+    ),
+    "unavailable without a reason": (
+        "fields that could not be read",
+        _set("unavailable.0.reason", ""),
+    ),
+    "unavailable twice": (
+        "fields that could not be read",
+        _set("unavailable.1", {"field": "developers", "reason": "Service Unavailable (HTTP 503)"}),
+    ),
     "timestamp not in UTC": ("found", _set("last_commit_at", "2026-11-01T11:00:00+01:00")),
     "timestamp without a time": ("found", _set("last_commit_at", "2026-11-01")),
     "n/a freshness with a commit date": ("found", _set("freshness", "n/a")),
