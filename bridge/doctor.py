@@ -71,6 +71,7 @@ from bridge.config import Config, Profile, load_config
 from bridge.errors import (
     EXIT_AUTH,
     EXIT_OK,
+    EXIT_PRECEDENCE,
     EXIT_PROBLEMS,
     EXIT_UNAVAILABLE,
     AuthenticationError,
@@ -107,7 +108,8 @@ DOCTOR_TIMEOUT = 15.0
 MAX_PARALLEL_ORGANIZATIONS = 8
 
 # Most important first: the exit code of a report is that of its first failure class here.
-_EXIT_PRIORITY = (EXIT_AUTH, EXIT_UNAVAILABLE, EXIT_PROBLEMS)
+# The codes a failed check may carry (ranked, like a sync's, by errors.EXIT_PRECEDENCE).
+_CHECK_CODES = (EXIT_AUTH, EXIT_UNAVAILABLE, EXIT_PROBLEMS)
 
 _PAT_PAGE = "User settings > Personal access tokens"
 _ALL_SCOPES = (
@@ -158,10 +160,11 @@ class DoctorReport:
         """``EXIT_OK``, else the code of the most important failure class among the failures.
 
         A refused token or blocked request (``EXIT_AUTH``) outranks an unreachable service
-        (``EXIT_UNAVAILABLE``), which outranks anything else (``EXIT_PROBLEMS``).
+        (``EXIT_UNAVAILABLE``), which outranks anything else (``EXIT_PROBLEMS``): the order of
+        :data:`bridge.errors.EXIT_PRECEDENCE`, which a sync follows too.
         """
         codes = {check.exit_code for check in self.failures}
-        return next((code for code in _EXIT_PRIORITY if code in codes), EXIT_OK)
+        return next((code for code in EXIT_PRECEDENCE if code in codes), EXIT_OK)
 
 
 def doctor_command(
@@ -900,7 +903,7 @@ class _Reporter:
         ``detail`` replaces the error's own message when the check knows more about it.
         """
         code = exit_code_for(error)
-        if code not in _EXIT_PRIORITY:
+        if code not in _CHECK_CODES:
             code = EXIT_PROBLEMS
         return self._check(name, "fail", detail or _describe(error), hint, code)
 
