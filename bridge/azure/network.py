@@ -15,7 +15,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
+import os
 import ssl
 import time
 from collections.abc import Mapping
@@ -106,10 +108,14 @@ class _Connection:
             raise httpx.ReadError(str(error)) from error
 
     async def _write(self, data: bytes, timeout: float | None) -> None:
+        writer = self._writer
         try:
-            self._writer.write(data)
+            writer.write(data)
+            if not writer.transport.get_write_buffer_size():
+                await writer.drain()  # all sent: nothing to wait for, no timer to set
+                return
             async with asyncio.timeout(timeout):
-                await self._writer.drain()
+                await writer.drain()
         except TimeoutError as error:
             raise httpx.WriteTimeout(str(error)) from error
         except OSError as error:
@@ -139,8 +145,8 @@ class _Outgoing:
 class _Pool:
     """Idle keep-alive connections per origin, and a bound on connections in use."""
 
-    def __init__(self, ssl_context: ssl.SSLContext, connections: int) -> None:
-        self._ssl_context = ssl_context
+    def __init__(self, verify: ssl.SSLContext | bool, connections: int) -> None:
+        self._verify = verify
         self._slots = asyncio.Semaphore(connections)
         self._idle: dict[_Key, list[_Connection]] = {}
 
@@ -159,7 +165,7 @@ class _Pool:
         if scheme == b"https":
             try:
                 async with asyncio.timeout(timeout):
-                    await writer.start_tls(self._ssl_context, server_hostname=host)
+                    await writer.start_tls(self._tls(), server_hostname=host)
             except TimeoutError as error:
                 writer.close()
                 raise httpx.ConnectTimeout(str(error)) from error
@@ -168,6 +174,13 @@ class _Pool:
                 _log.debug("connecting to %s:%d failed: %s", host, port, error)
                 raise httpx.ConnectError(str(error)) from error
         return _Connection(reader, writer)
+
+    def _tls(self) -> ssl.SSLContext:
+        verify = self._verify
+        if isinstance(verify, ssl.SSLContext):
+            return verify
+        # httpx reads these when it builds the context: a change makes another one.
+        return _default_tls(verify, os.environ.get("SSL_CERT_FILE"), os.environ.get("SSL_CERT_DIR"))
 
     def _reuse(self, key: _Key) -> _Connection | None:
         idle = self._idle.get(key)
@@ -212,7 +225,7 @@ class AsyncioTransport(httpx.AsyncBaseTransport):
     """
 
     def __init__(self, *, verify: ssl.SSLContext | bool, connections: int) -> None:
-        self._pool = _Pool(httpx.create_ssl_context(verify=verify), connections)
+        self._pool = _Pool(verify, connections)
         self._origins: dict[str, _Origin] = {}
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
@@ -271,6 +284,13 @@ class AsyncioTransport(httpx.AsyncBaseTransport):
 
     async def aclose(self) -> None:
         await self._pool.aclose()
+
+
+@functools.cache
+def _default_tls(verify: bool, cert_file: str | None, cert_dir: str | None) -> ssl.SSLContext:
+    """httpx's TLS settings, made once: loading the CA bundle takes ~50 ms of CPU, which a
+    sync would otherwise pay per organization (and a plain http:// run not at all)."""
+    return httpx.create_ssl_context(verify=verify)
 
 
 def _default_port(scheme: bytes) -> int:

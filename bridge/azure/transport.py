@@ -9,6 +9,7 @@ full jitter within the retry policy's bounds. Nothing it logs or raises contains
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import random
 import ssl
@@ -171,8 +172,7 @@ class RequestEngine:
         # The query is encoded here so httpx parses the URL once (it would parse it again to
         # merge parameters: measurable when a sync makes twenty thousand requests), and GETs
         # through the default transport skip that parse too.
-        query = urlencode({**call.params, "api-version": version}, quote_via=quote, safe="/$")
-        target = f"{url}?{query}"
+        target = f"{url}?{_query(tuple(call.params.items()), version)}"
         fast = self._fast if call.body is None and call.method == "GET" else None
         try:
             async with limiter.slot():
@@ -249,6 +249,12 @@ class RequestEngine:
         if time.monotonic() + max(own_wait, limiter.pause_remaining()) > deadline:
             return None
         return own_wait
+
+
+@functools.lru_cache(maxsize=1024)
+def _query(params: tuple[tuple[str, str], ...], version: str) -> str:
+    """The encoded query string; most calls of a sync repeat a few (same path, same top)."""
+    return urlencode({**dict(params), "api-version": version}, quote_via=quote, safe="/$")
 
 
 def _untrusted_certificate(error: BaseException) -> ssl.SSLCertVerificationError | None:
