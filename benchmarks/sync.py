@@ -6,9 +6,9 @@ The emulator is a separate process, so the CPU figures are the sync client's alo
 script runs ``catalog-bridge sync`` at concurrency 16 (``--runs`` times) and at concurrency 1
 (the sequential baseline) and prints, for each: wall time, requests made (counted by the
 emulator), the physical bound requests / concurrency x latency and the ratio to it, the
-client's CPU time per request, and its peak memory (RSS); then each figure against its goal
-(PASS/FAIL), the speed-up and the request count against 2 x repositories + 2 x projects +
-project pages.
+client's CPU time per request (and the emulator's, for comparison) and the client's peak
+memory (RSS); then each figure against its goal (PASS/FAIL), the speed-up and the request
+count against 2 x repositories + 2 x projects + project pages.
 
 Run from the project root: ``python -m benchmarks.sync``. ``--repositories 4000`` is the
 issue's 4,000-repository case; ``--quick`` uses 1,000 repositories and skips the sequential
@@ -35,8 +35,9 @@ LATENCY_MS = 25
 CONCURRENCY = 16
 ORGANIZATIONS = 5
 REPOSITORIES_PER_PROJECT = 100
-# Goals (issue 7): wall time within 1.2x the physical bound at concurrency 16, and the
-# client's CPU per request (what a busy machine makes slow) below this many milliseconds.
+# Goals: wall time within 1.2x the physical bound at concurrency 16 (issue 7), and the
+# client's CPU per request, which a busy machine turns into wall time, a quarter below the
+# ~0.8 ms issue 7 measured (the emulator runs in its own process: its CPU is not counted).
 GOAL_RATIO = 1.2
 GOAL_CPU_MS = 0.6
 
@@ -51,6 +52,7 @@ class Run:
     entities: int
     peak_rss_mb: float
     cpu_seconds: float
+    emulator_cpu_seconds: float | None  # None where /proc is not there to read it
 
     @property
     def lower_bound(self) -> float:
@@ -73,8 +75,19 @@ def _stats(base_url: str, *, reset: bool = False) -> int:
         return int(json.loads(response.read() or b"{}").get("requests", 0))
 
 
-def _sync(folder: Path, base_url: str, concurrency: int) -> Run:
+def _process_cpu(pid: int) -> float | None:
+    """User + system CPU seconds of a running process, from /proc (Linux)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    fields = stat.rpartition(")")[2].split()  # after the command name, which may hold spaces
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _sync(folder: Path, base_url: str, concurrency: int, emulator_pid: int) -> Run:
     _stats(base_url, reset=True)
+    emulator_before = _process_cpu(emulator_pid)
     output = folder / f"entities-{concurrency}.ndjson"
     command = [
         *(sys.executable, "-m", "bridge", "sync", "--config", str(folder / "config.yaml")),
@@ -93,7 +106,14 @@ def _sync(folder: Path, base_url: str, concurrency: int) -> Run:
     with output.open() as lines:
         entities = sum(1 for _ in lines)
     cpu = usage.ru_utime + usage.ru_stime
-    return Run(concurrency, seconds, _stats(base_url), entities, usage.ru_maxrss / 1024, cpu)
+    emulator_after = _process_cpu(emulator_pid)
+    emulator_cpu = (
+        None
+        if emulator_before is None or emulator_after is None
+        else emulator_after - emulator_before
+    )
+    requests = _stats(base_url)
+    return Run(concurrency, seconds, requests, entities, usage.ru_maxrss / 1024, cpu, emulator_cpu)
 
 
 def _verdict(value: float, goal: float) -> str:
@@ -138,10 +158,12 @@ def main() -> None:
                 "profiles:\n  - name: benchmark\n    organizations: ['*']\n"
                 f"    api_url: {base_url}/\n    token_env: BENCHMARK_PAT\n    backstage: {{}}\n"
             )
-            runs = [_sync(folder, base_url, CONCURRENCY) for _ in range(max(1, args.runs))]
+            runs = [
+                _sync(folder, base_url, CONCURRENCY, emulator.pid) for _ in range(max(1, args.runs))
+            ]
             baseline = None
             if not (args.quick or args.skip_baseline):
-                baseline = _sync(folder, base_url, 1)
+                baseline = _sync(folder, base_url, 1, emulator.pid)
         finally:
             emulator.terminate()
             emulator.wait()
@@ -157,6 +179,11 @@ def main() -> None:
             f"{run.entities:,} entities, lower bound {run.lower_bound:.1f} s, "
             f"ratio {run.ratio:.2f}, peak RSS {run.peak_rss_mb:.0f} MB, "
             f"CPU {run.cpu_seconds:.1f} s = {run.cpu_ms_per_request:.3f} ms per request"
+            + (
+                ""
+                if run.emulator_cpu_seconds is None
+                else f" (emulator: {run.emulator_cpu_seconds * 1000 / run.requests:.3f} ms)"
+            )
         )
     ratio = statistics.median(run.ratio for run in runs)
     cpu_ms = statistics.median(run.cpu_ms_per_request for run in runs)
