@@ -1,8 +1,8 @@
 """``AzureDevOpsClient``: the Azure DevOps resources catalog-bridge reads and writes.
 
 One client serves one organization, directly (PAT) or through a Snyk Broker, and owns one
-``httpx.AsyncClient``. Every list is an async iterator that fetches page by page, so nothing
-holds more of an estate in memory than the page at hand.
+httpx transport (its keep-alive connections). Every list is an async iterator that fetches
+page by page, so nothing holds more of an estate in memory than the page at hand.
 """
 
 from __future__ import annotations

@@ -10,6 +10,7 @@ organization's services and ``{api_url}_apis/...`` for profile and accounts.
 from __future__ import annotations
 
 import enum
+import functools
 from dataclasses import dataclass
 from urllib.parse import quote
 
@@ -102,6 +103,7 @@ class OrgEndpoints:
         )
 
 
+@functools.lru_cache(maxsize=65536)  # a sync encodes each name for every call about it
 def segment(name: str) -> str:
     """One URL path segment: a project, repository or organization name, percent-encoded."""
     return quote(name, safe="")

@@ -14,9 +14,9 @@ import hashlib
 import math
 import time
 import weakref
-from collections.abc import AsyncIterator, Mapping
-from contextlib import asynccontextmanager
+from collections.abc import Mapping
 from email.utils import parsedate_to_datetime
+from typing import Self
 
 from bridge.secrets import Secret
 
@@ -40,20 +40,24 @@ class HostLimiter:
         self._pace_until = 0.0
         self._next_start = 0.0
 
-    @asynccontextmanager
-    async def slot(self) -> AsyncIterator[None]:
-        """Hold one of the concurrency slots, entered only once no pause is in force."""
+    def slot(self) -> Self:
+        """``async with limiter.slot()``: hold one of the concurrency slots, entered only once
+        no pause is in force."""
+        # The limiter is its own context manager: a generator-based one would cost a
+        # generator and a wrapper per request.
+        return self
+
+    async def __aenter__(self) -> None:
         while True:
             await self._wait_for_turn()
             await self._slots.acquire()
             if self.pause_remaining() <= 0:
-                break
+                return
             # A pause began while this task queued: wait it out without holding a slot.
             self._slots.release()
-        try:
-            yield
-        finally:
-            self._slots.release()
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        self._slots.release()
 
     def pause(self, seconds: float) -> None:
         """Send nothing to this host for ``seconds`` (an existing longer pause stands)."""
