@@ -301,15 +301,19 @@ class _Remote:
 
     def run(self, *args: str) -> str:
         """Run one git command; its output, or the error that explains its failure."""
-        process = subprocess.Popen(
-            ["git", *args],
-            env=self.environment(),
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-            start_new_session=True,  # so that a timeout ends git's remote helper too
-        )
+        try:
+            process = subprocess.Popen(
+                ["git", *args],
+                env=self.environment(),
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+                start_new_session=True,  # so that a timeout ends git's remote helper too
+            )
+        except OSError as error:
+            reason = f"cannot run git ({error.strerror})"
+            raise UsageError(f"cannot fetch {self.url}: {reason}") from None
         try:
             output, errors = process.communicate(timeout=self.timeout)
         except subprocess.TimeoutExpired:

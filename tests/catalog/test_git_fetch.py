@@ -13,7 +13,7 @@ import httpx
 import pytest
 
 from bridge.catalog.gitreader import GitTreeReader
-from bridge.emulator import Estate, RunningEmulator
+from bridge.emulator import EmulatorOptions, Estate, RunningEmulator
 from bridge.errors import AuthenticationError, ConfigError, NotFoundError
 from bridge.gitrepo import GitRepository, fetch_into_cache, local_or_fetched
 from bridge.secrets import Secret
@@ -242,3 +242,11 @@ def test_a_local_path_is_read_in_place_without_network(tmp_path: Path, cache: Pa
     assert path == folder
     assert not cache.exists()
     assert _read(path, None, "catalog-info.yaml") == b"kind: Location\n"
+
+
+def test_an_on_premises_url_is_fetched_like_a_cloud_one(cache: Path) -> None:
+    with serving(lambda: estate_file().estate) as start:
+        emulator = start(options=EmulatorOptions(layout="onprem"))
+        url = f"{emulator.base_url}/tfs/contoso/Payments/_git/payments-api"
+        path = fetch_into_cache(url, ADMIN, cache)
+    assert _read(path, None, "catalog-info.yaml") == CATALOG.encode()
