@@ -292,7 +292,8 @@ class _Remote:
             server = httpx.URL(self.url).copy_with(path="/", query=None)
             settings.append((f"http.{server}.extraHeader", f"Authorization: {self.header}"))
         if self.ca_file is not None:
-            settings.append(("http.sslCAInfo", str(self.ca_file)))
+            # The variable, not http.sslCAInfo: a GIT_SSL_CAINFO already set would win.
+            env["GIT_SSL_CAINFO"] = str(self.ca_file)
         env["GIT_CONFIG_COUNT"] = str(len(settings))
         for index, (key, value) in enumerate(settings):
             env[f"GIT_CONFIG_KEY_{index}"] = key

@@ -250,3 +250,17 @@ def test_an_on_premises_url_is_fetched_like_a_cloud_one(cache: Path) -> None:
         url = f"{emulator.base_url}/tfs/contoso/Payments/_git/payments-api"
         path = fetch_into_cache(url, ADMIN, cache)
     assert _read(path, None, "catalog-info.yaml") == CATALOG.encode()
+
+
+def test_https_with_the_profiles_certificate_authority(cache: Path) -> None:
+    pytest.importorskip("trustme")
+    with serving(lambda: estate_file().estate) as start:
+        emulator = start(tls=True)
+        assert emulator.ca_pem_path is not None
+        url = emulator.base_url + GIT_PATH
+        path = fetch_into_cache(url, ADMIN, cache, ca_file=emulator.ca_pem_path)
+        # A refusal is read over the same trusted connection.
+        with pytest.raises(AuthenticationError) as caught:
+            fetch_into_cache(url, REVOKED, cache, ca_file=emulator.ca_pem_path)
+    assert _read(path, None, "catalog-info.yaml") == CATALOG.encode()
+    assert caught.value.reason == "rejected"
