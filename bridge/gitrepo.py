@@ -37,6 +37,7 @@ from bridge.azure.urls import normalize_repository_url
 from bridge.errors import (
     AuthenticationError,
     AzureDevOpsError,
+    EmptyRepositoryError,
     InputError,
     ServiceError,
     UsageError,
@@ -226,7 +227,8 @@ def fetch_into_cache(
     same cache take turns (a lock on a sidecar file). Failures raise
     :class:`~bridge.errors.AuthenticationError` (token unknown: the sign-in page, or
     rejected: HTTP 401/403), :class:`~bridge.errors.NotFoundError` (no such repository) or
-    :class:`~bridge.errors.AzureDevOpsError`, naming the URL and git's reason.
+    :class:`~bridge.errors.AzureDevOpsError`, naming the URL and git's reason; a remote
+    without branches raises :class:`~bridge.errors.EmptyRepositoryError`.
     """
     remote = normalize_repository_url(url)
     require_secure(httpx.URL(remote), allow_http=False, what="the catalog repository URL")
@@ -259,6 +261,8 @@ def fetch_into_cache(
             if line.startswith("ref: ") and line.endswith(f"\t{DEFAULT_REF}"):
                 branch = line[len("ref: ") :].split("\t")[0]
                 git_remote.run(git_dir, "symbolic-ref", DEFAULT_REF, branch)
+        if not git_remote.run(git_dir, "for-each-ref", "--count=1", "refs/heads/"):
+            raise EmptyRepositoryError(f"cannot read {remote}: the repository has no branches yet")
     return target
 
 

@@ -14,7 +14,7 @@ import pytest
 
 from bridge.catalog.gitreader import GitTreeReader
 from bridge.emulator import EmulatorOptions, Estate, RunningEmulator
-from bridge.errors import AuthenticationError, ConfigError, NotFoundError
+from bridge.errors import AuthenticationError, ConfigError, EmptyRepositoryError, NotFoundError
 from bridge.gitrepo import GitRepository, fetch_into_cache, local_or_fetched
 from bridge.secrets import Secret
 from tests.emulator.conftest import ADMIN, API, REVOKED, auth, estate_file
@@ -264,3 +264,10 @@ def test_https_with_the_profiles_certificate_authority(cache: Path) -> None:
             fetch_into_cache(url, REVOKED, cache, ca_file=emulator.ca_pem_path)
     assert _read(path, None, "catalog-info.yaml") == CATALOG.encode()
     assert caught.value.reason == "rejected"
+
+
+def test_a_repository_without_branches_says_so(emulator: RunningEmulator, cache: Path) -> None:
+    url = emulator.base_url + "/contoso/Payments/_git/payments-sandbox"
+    with pytest.raises(EmptyRepositoryError, match="no branches yet") as caught:
+        fetch_into_cache(url, ADMIN, cache)
+    assert url in str(caught.value)
