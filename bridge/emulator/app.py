@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 
 from bridge.emulator import api_errors
 from bridge.emulator.api_errors import ApiError
-from bridge.emulator.auth import identify, unauthorized
+from bridge.emulator.auth import identify, token_value, unauthorized
 from bridge.emulator.context import Context, is_guid
 from bridge.emulator.estate import Estate
 from bridge.emulator.faults import Fault, FaultInjector
@@ -116,6 +116,11 @@ class EmulatorApp:
         found: Match | Route | None,
         git: GitAddress | None,
     ) -> Response:
+        if git is not None and token_value(request) is None:
+            # Git clients send credentials only after a 401 challenge (credential helpers,
+            # prompts), so Git paths challenge a request without any; tokens sent and not
+            # recognised still get the sign-in page.
+            return unauthorized(request)
         caller = identify(request, self.estate)
         if isinstance(caller, Response):
             return caller

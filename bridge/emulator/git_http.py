@@ -10,6 +10,8 @@ so commits pushed through the REST API are fetched like any other. ``git http-ba
 
 Tokens follow the REST routes' rules: an unknown one gets the 203 sign-in page, a revoked one
 (or one without ``vso.code`` or for another organization) a 401 with ``WWW-Authenticate``.
+A request without credentials is challenged with a 401 too (the app does it), since git
+sends credentials only when challenged.
 """
 
 from __future__ import annotations

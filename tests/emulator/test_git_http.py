@@ -78,6 +78,9 @@ def test_tokens_follow_the_rest_rules(emulator: RunningEmulator) -> None:
         refused = httpx.get(url, params=ADVERTISEMENT, auth=auth(token))
         assert refused.status_code == 401
         assert refused.headers["www-authenticate"].startswith("Basic")
+    anonymous = httpx.get(url, params=ADVERTISEMENT)  # challenged, so that git asks
+    assert anonymous.status_code == 401
+    assert anonymous.headers["www-authenticate"].startswith("Basic")
     assert httpx.get(url, params=ADVERTISEMENT, auth=auth(ADMIN)).status_code == 200
 
 
