@@ -236,12 +236,7 @@ def fetch_into_cache(
     git_remote = _Remote(remote, _authorization(secret) if secret else None, ca_file, timeout)
     root = cache_dir if cache_dir is not None else user_cache_dir() / "git"
     target = root / hashlib.sha256(remote.encode()).hexdigest()
-    try:
-        root.mkdir(parents=True, exist_ok=True)
-        lock = _exclusive(target.with_name(f"{target.name}.lock"))
-    except OSError as error:
-        raise UsageError(f"cannot use the git cache {root}: {error.strerror}") from None
-    with lock:
+    with _exclusive(target.with_name(f"{target.name}.lock")):
         if not (target / "HEAD").exists():
             git_remote.run("init", "--bare", "--quiet", str(target))
         git_dir = f"--git-dir={target}"
@@ -322,8 +317,11 @@ class _Remote:
         try:
             output, errors = process.communicate(timeout=self.timeout)
         except subprocess.TimeoutExpired:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(process.pid, signal.SIGKILL)
+            if sys.platform == "win32":
+                process.kill()
+            else:
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(process.pid, signal.SIGKILL)
             process.communicate()
             raise ServiceError(
                 f"cannot fetch {self.url}: git did not finish within {self.timeout:g} seconds"
@@ -384,7 +382,12 @@ def _exclusive(path: Path) -> Iterator[None]:
 
     The file stays: removing it would let a waiting process lock a file nobody else sees.
     """
-    with open(path, "a+b") as handle:
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        handle = open(path, "a+b")  # noqa: SIM115 - closed below, after the body ran
+    except OSError as error:
+        raise UsageError(f"cannot use the git cache {path.parent}: {error.strerror}") from None
+    with handle:
         if sys.platform != "win32":  # flock is POSIX; elsewhere fetches are not serialised
             fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
         yield

@@ -13,8 +13,16 @@ import httpx
 import pytest
 
 from bridge.catalog.gitreader import GitTreeReader
-from bridge.emulator import EmulatorOptions, Estate, RunningEmulator
-from bridge.errors import AuthenticationError, ConfigError, EmptyRepositoryError, NotFoundError
+from bridge.emulator import EmulatorOptions, Estate, FaultOptions, RunningEmulator
+from bridge.emulator.app import GIT_ROUTE
+from bridge.errors import (
+    AuthenticationError,
+    ConfigError,
+    EmptyRepositoryError,
+    NotFoundError,
+    ServiceError,
+    UsageError,
+)
 from bridge.gitrepo import GitRepository, fetch_into_cache, local_or_fetched
 from bridge.secrets import Secret
 from tests.emulator.conftest import ADMIN, API, REVOKED, auth, estate_file
@@ -271,3 +279,20 @@ def test_a_repository_without_branches_says_so(emulator: RunningEmulator, cache:
     with pytest.raises(EmptyRepositoryError, match="no branches yet") as caught:
         fetch_into_cache(url, ADMIN, cache)
     assert url in str(caught.value)
+
+
+def test_a_server_that_stalls_ends_in_a_clean_timeout(cache: Path) -> None:
+    stalling = EmulatorOptions(
+        faults=FaultOptions(stall_rate=1.0, stall_seconds=600, routes=(GIT_ROUTE,))
+    )
+    with serving(lambda: estate_file().estate) as start:
+        emulator = start(options=stalling)
+        with pytest.raises(ServiceError, match=r"did not finish within 0\.5 seconds"):
+            fetch_into_cache(emulator.base_url + GIT_PATH, ADMIN, cache, timeout=0.5)
+
+
+def test_an_unusable_cache_folder_is_a_clean_error(tmp_path: Path) -> None:
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("")
+    with pytest.raises(UsageError, match="cannot use the git cache"):
+        fetch_into_cache("https://dev.azure.com/org/project/_git/catalog", ADMIN, blocker)
