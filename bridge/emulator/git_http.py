@@ -1,12 +1,13 @@
 """Git's smart HTTP protocol at ``/{org}/{project}/_git/{repo}``, read-only, for git clients.
 
 Each emulated repository is mirrored, on its first Git request, as a real bare repository in
-a temporary folder owned by the running emulator: every commit of its history is written as
-loose objects whose contents (:func:`~bridge.emulator.history.tree_body`,
-:func:`~bridge.emulator.history.commit_body`) give the very ids the REST API shows, and its
-branches become ``packed-refs``. Every later Git request brings the mirror up to date first,
-so commits pushed through the REST API are fetched like any other. ``git http-backend``
-(CGI) answers ``info/refs`` and ``git-upload-pack``; pushing over Git is refused.
+a temporary folder owned by the running emulator: every commit of its history is written (in
+a pack indexed by ``git index-pack``) as objects whose contents
+(:func:`~bridge.emulator.history.tree_body`, :func:`~bridge.emulator.history.commit_body`)
+give the very ids the REST API shows, and its branches become ``packed-refs``. Every later
+Git request brings the mirror up to date first, so commits pushed through the REST API are
+fetched like any other. ``git http-backend`` (CGI) answers ``info/refs`` and
+``git-upload-pack``; pushing over Git is refused.
 
 Tokens follow the REST routes' rules: an unknown one gets the 203 sign-in page, a revoked one
 (or one without ``vso.code`` or for another organization) a 401 with ``WWW-Authenticate``.
@@ -17,7 +18,9 @@ sends credentials only when challenged.
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import os
+import struct
 import subprocess
 import tempfile
 import zlib
@@ -94,7 +97,7 @@ class GitMirrors:
 
     def __init__(self) -> None:
         self._scratch: tempfile.TemporaryDirectory[str] | None = None
-        self._written: dict[str, set[str]] = {}  # repository id -> commit ids on disk
+        self._written: dict[str, set[str]] = {}  # repository id -> object ids on disk
 
     def close(self) -> None:
         """Remove every mirror."""
@@ -133,48 +136,79 @@ class GitMirrors:
         if self._scratch is None:
             self._scratch = tempfile.TemporaryDirectory(prefix="emulator-git-")
         path = Path(self._scratch.name) / f"{repo.id}.git"
+        env = _git_environment(Path(self._scratch.name))
         if not path.exists():
-            subprocess.run(
-                ["git", "init", "--bare", "--quiet", str(path)],
-                check=True,
-                capture_output=True,
-                env=_git_environment(Path(self._scratch.name)),
-            )
-        written = self._written.setdefault(repo.id, set())
+            _git(["init", "--bare", "--quiet", str(path)], env)
+        stored = self._written.setdefault(repo.id, set())
         history = repo.history
+        pack = _Pack(stored)
         for commit in history.commits.values():
-            if commit.commit_id not in written:
-                _write_commit(path, commit)
-                written.add(commit.commit_id)
+            if commit.commit_id not in stored:
+                pack.add_commit(commit)
+        if pack.objects:
+            # One pack per update: loose objects would cost a file each.
+            _git([f"--git-dir={path}", "index-pack", "--stdin"], env, pack.data())
+            stored.update(pack.ids)
         packed = "".join(f"{sha} {name}\n" for name, sha in sorted(history.refs.items()))
         _replace_if_changed(path / "packed-refs", "# pack-refs with: sorted\n" + packed)
         _replace_if_changed(path / "HEAD", f"ref: refs/heads/{repo.default_branch or 'main'}\n")
         return path
 
 
-def _write_commit(path: Path, commit: Commit) -> None:
-    """Write a commit, its trees and its blobs as loose objects (those not yet there)."""
-    for content in commit.tree.values():
-        _write_object(path, "blob", content)
-    for tree in git_trees(commit.tree).values():
-        _write_object(path, "tree", tree_body(tree.entries))
-    body = commit_body(
-        commit.tree_id, commit.parents, commit.author, commit.committer, commit.message
-    )
-    written = _write_object(path, "commit", body)
-    if written != commit.commit_id:
-        raise RuntimeError(f"commit {commit.commit_id} would be written as {written}")
+_PACK_TYPES = {"commit": 1, "tree": 2, "blob": 3}
 
 
-def _write_object(path: Path, kind: str, body: bytes) -> str:
-    """Store one loose object (zlib of ``kind size NUL body``) unless present; its id."""
-    sha = object_id(kind, body)
-    target = path / "objects" / sha[:2] / sha[2:]
-    if not target.exists():
-        target.parent.mkdir(exist_ok=True)
-        data = zlib.compress(f"{kind} {len(body)}\0".encode() + body)
-        _atomic_write(target, data)
-    return sha
+class _Pack:
+    """New objects gathered into one Git pack (version 2, no deltas)."""
+
+    def __init__(self, stored: set[str]) -> None:
+        self._stored = stored
+        self.ids: set[str] = set()
+        self.objects: list[bytes] = []
+
+    def add(self, kind: str, body: bytes) -> str:
+        """Add an object unless the mirror or this pack has it; its id."""
+        sha = object_id(kind, body)
+        if sha not in self._stored and sha not in self.ids:
+            self.ids.add(sha)
+            self.objects.append(_pack_header(_PACK_TYPES[kind], len(body)) + zlib.compress(body))
+        return sha
+
+    def add_commit(self, commit: Commit) -> None:
+        """Add a commit with its trees and blobs."""
+        if commit.tree_id not in self._stored and commit.tree_id not in self.ids:
+            for content in commit.tree.values():
+                self.add("blob", content)
+            for tree in git_trees(commit.tree).values():
+                self.add("tree", tree_body(tree.entries))
+        body = commit_body(
+            commit.tree_id, commit.parents, commit.author, commit.committer, commit.message
+        )
+        written = self.add("commit", body)
+        if written != commit.commit_id:
+            raise RuntimeError(f"commit {commit.commit_id} would be written as {written}")
+
+    def data(self) -> bytes:
+        """The pack file: header, objects, SHA-1 trailer."""
+        content = b"PACK" + struct.pack(">II", 2, len(self.objects)) + b"".join(self.objects)
+        return content + hashlib.sha1(content, usedforsecurity=False).digest()
+
+
+def _pack_header(kind: int, size: int) -> bytes:
+    """A pack entry's header: type and size, 4 bits then 7 bits a byte, low bits first."""
+    out = bytearray()
+    byte = (kind << 4) | (size & 0x0F)
+    size >>= 4
+    while size:
+        out.append(byte | 0x80)
+        byte = size & 0x7F
+        size >>= 7
+    out.append(byte)
+    return bytes(out)
+
+
+def _git(args: list[str], env: dict[str, str], data: bytes | None = None) -> None:
+    subprocess.run(["git", *args], input=data, check=True, capture_output=True, env=env)
 
 
 def _replace_if_changed(target: Path, text: str) -> None:
