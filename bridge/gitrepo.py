@@ -3,11 +3,24 @@
 Reading goes straight to the object database (one ``git ls-tree``/``ls-files`` for a
 listing, git's persistent ``cat-file --batch`` process for the blobs), so a catalog is read
 as it is at a commit, a tag, a branch or in the staged index without a checkout and without
-touching the working tree. Everything here is read-only.
+touching the working tree. Everything here is read-only, except :func:`fetch_into_cache`,
+which keeps a bare copy of a remote repository (Azure Repos) in the user's cache.
+
+A remote's token travels only as an ``Authorization`` header handed to git through
+``GIT_CONFIG_*`` environment variables: never in the URL, the command line (visible to other
+users in ``ps``), the cached repository's configuration, or a message.
 """
 
 from __future__ import annotations
 
+import base64
+import contextlib
+import hashlib
+import os
+import signal
+import ssl
+import subprocess
+import sys
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,9 +28,24 @@ from types import TracebackType
 from typing import Self
 
 import git
+import httpx
 from git.exc import GitCommandError, InvalidGitRepositoryError, NoSuchPathError
 
-from bridge.errors import InputError, UsageError
+from bridge.azure.endpoints import require_secure
+from bridge.azure.failures import Where, classify, looks_like_html, sign_in_page
+from bridge.azure.urls import normalize_repository_url
+from bridge.errors import (
+    AuthenticationError,
+    AzureDevOpsError,
+    EmptyRepositoryError,
+    InputError,
+    ServiceError,
+    UsageError,
+)
+from bridge.secrets import Secret, redact, register
+
+if sys.platform != "win32":
+    import fcntl
 
 INDEX = ":"
 """The ref meaning the staged index (what ``git commit`` would record)."""
@@ -34,6 +62,28 @@ class TreeEntry:
 
     blob: str
     symlink: bool
+
+
+DEFAULT_REF = "HEAD"
+"""The ref read when none is given: the checked-out branch, or a remote's default branch."""
+
+_CODE_READ = "Code (Read)"  # the PAT scope a fetch needs, as the token page names it
+
+FETCH_TIMEOUT = 300.0
+"""Seconds one git command of :func:`fetch_into_cache` may take."""
+
+# What git's commands must not inherit: a hook's repository, a user's prompts and helpers.
+_GIT_LOCATION_VARIABLES = (
+    "GIT_DIR",
+    "GIT_WORK_TREE",
+    "GIT_INDEX_FILE",
+    "GIT_OBJECT_DIRECTORY",
+    "GIT_ALTERNATE_OBJECT_DIRECTORIES",
+    "GIT_COMMON_DIR",
+    "GIT_ASKPASS",
+    "SSH_ASKPASS",
+    "GIT_CONFIG_PARAMETERS",
+)
 
 
 class GitRepository:
@@ -60,6 +110,14 @@ class GitRepository:
     def close(self) -> None:
         """End git's helper processes (``cat-file --batch``)."""
         self._repo.close()
+
+    def default_ref(self) -> str:
+        """The branch ``HEAD`` points at (a bare cache's HEAD is the remote's default
+        branch), or ``HEAD`` itself when it is detached."""
+        try:
+            return str(self._repo.git.symbolic_ref("--quiet", "--short", DEFAULT_REF))
+        except GitCommandError:
+            return DEFAULT_REF
 
     def resolve(self, ref: str) -> str:
         """The commit id ``ref`` names (a branch, tag, commit or ``HEAD~2``-style expression).
@@ -112,3 +170,224 @@ class GitRepository:
     def _records(output: str) -> Iterator[str]:
         # gitpython strips the trailing newline, not the trailing NUL of -z output.
         return (record for record in output.split("\0") if record)
+
+
+def is_remote(source: str) -> bool:
+    """Whether a catalog repository is given as an ``http(s)://`` URL (else a local path)."""
+    return source.lower().startswith(("https://", "http://"))
+
+
+def user_cache_dir() -> Path:
+    """catalog-bridge's folder in the user's cache (``$XDG_CACHE_HOME``, ``~/.cache``,
+    ``~/Library/Caches`` or ``%LOCALAPPDATA%``)."""
+    if sys.platform == "win32":
+        base = os.environ.get("LOCALAPPDATA") or str(Path.home() / "AppData" / "Local")
+    elif sys.platform == "darwin":
+        base = str(Path.home() / "Library" / "Caches")
+    else:
+        base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "catalog-bridge"
+
+
+def local_or_fetched(
+    source: str,
+    token: Secret | str | None,
+    cache_dir: Path | None = None,
+    *,
+    ca_file: Path | None = None,
+    timeout: float = FETCH_TIMEOUT,
+) -> Path:
+    """The local repository ``source`` names: a path as is (no network), a URL fetched
+    into the cache by :func:`fetch_into_cache`."""
+    if is_remote(source):
+        return fetch_into_cache(source, token, cache_dir, ca_file=ca_file, timeout=timeout)
+    return Path(source)
+
+
+def fetch_into_cache(
+    url: str,
+    token: Secret | str | None,
+    cache_dir: Path | None = None,
+    *,
+    ca_file: Path | None = None,
+    timeout: float = FETCH_TIMEOUT,
+) -> Path:
+    """Clone or update a bare copy of the remote repository at ``url``; its path.
+
+    ``url`` is an Azure Repos clone or web URL (``https://dev.azure.com/org/project/_git/repo``,
+    on-premises ``https://server/tfs/Collection/project/_git/repo``; user-info such as
+    ``org@`` is dropped). The copy lives in ``cache_dir`` (default ``git`` under
+    :func:`user_cache_dir`), in a folder named by the SHA-256 of the normalised URL. Every
+    branch and tag is fetched (deleted ones pruned) and ``HEAD`` follows the remote's default
+    branch, so :data:`DEFAULT_REF` reads it. ``ca_file`` is the certificate authority file git
+    trusts for ``https`` (instead of its default bundle).
+
+    ``token`` (a personal access token) is sent as ``Authorization: Basic`` through git's
+    ``GIT_CONFIG_*`` environment variables, for this server only. Two processes fetching the
+    same cache take turns (a lock on a sidecar file). Failures raise
+    :class:`~bridge.errors.AuthenticationError` (token unknown: the sign-in page, or
+    rejected: HTTP 401/403), :class:`~bridge.errors.NotFoundError` (no such repository) or
+    :class:`~bridge.errors.AzureDevOpsError`, naming the URL and git's reason; a remote
+    without branches raises :class:`~bridge.errors.EmptyRepositoryError`.
+    """
+    remote = normalize_repository_url(url)
+    require_secure(httpx.URL(remote), allow_http=False, what="the catalog repository URL")
+    secret = token if isinstance(token, Secret) or token is None else Secret(token)
+    git_remote = _Remote(remote, _authorization(secret) if secret else None, ca_file, timeout)
+    root = cache_dir if cache_dir is not None else user_cache_dir() / "git"
+    target = root / hashlib.sha256(remote.encode()).hexdigest()
+    with _exclusive(target.with_name(f"{target.name}.lock")):
+        if not (target / "HEAD").exists():
+            git_remote.run("init", "--bare", "--quiet", str(target))
+        git_dir = f"--git-dir={target}"
+        advertised = git_remote.run(git_dir, "ls-remote", "--symref", remote, DEFAULT_REF)
+        git_remote.run(
+            git_dir,
+            "fetch",
+            "--prune",
+            "--no-tags",
+            "--quiet",
+            remote,
+            "+refs/heads/*:refs/heads/*",
+            "+refs/tags/*:refs/tags/*",
+        )
+        for line in advertised.splitlines():
+            # "ref: refs/heads/main<TAB>HEAD": the remote's default branch.
+            if line.startswith("ref: ") and line.endswith(f"\t{DEFAULT_REF}"):
+                branch = line[len("ref: ") :].split("\t")[0]
+                git_remote.run(git_dir, "symbolic-ref", DEFAULT_REF, branch)
+        if not git_remote.run(git_dir, "for-each-ref", "--count=1", "refs/heads/"):
+            raise EmptyRepositoryError(f"cannot read {remote}: the repository has no branches yet")
+    return target
+
+
+def _authorization(token: Secret) -> str:
+    """``Basic base64(":" + PAT)``, registered as a secret so that no message shows it."""
+    encoded = base64.b64encode(f":{token.reveal()}".encode()).decode()
+    register(encoded)
+    return f"Basic {encoded}"
+
+
+@dataclass(frozen=True, slots=True)
+class _Remote:
+    """Runs git commands against one remote, and explains their failures."""
+
+    url: str
+    header: str | None  # the Authorization value
+    ca_file: Path | None
+    timeout: float
+
+    def environment(self) -> dict[str, str]:
+        """The environment git runs in: no prompts, no credential helpers, English
+        messages, and the token's header for this server only."""
+        env = {
+            name: value
+            for name, value in os.environ.items()
+            if name not in _GIT_LOCATION_VARIABLES and not name.startswith("GIT_CONFIG_")
+        }
+        env |= {"GIT_TERMINAL_PROMPT": "0", "LC_ALL": "C", "LANGUAGE": "C"}
+        settings = [("credential.helper", ""), ("core.askPass", "")]
+        if self.header is not None:
+            server = httpx.URL(self.url).copy_with(path="/", query=None)
+            settings.append((f"http.{server}.extraHeader", f"Authorization: {self.header}"))
+        if self.ca_file is not None:
+            # The variable, not http.sslCAInfo: a GIT_SSL_CAINFO already set would win.
+            env["GIT_SSL_CAINFO"] = str(self.ca_file)
+        env["GIT_CONFIG_COUNT"] = str(len(settings))
+        for index, (key, value) in enumerate(settings):
+            env[f"GIT_CONFIG_KEY_{index}"] = key
+            env[f"GIT_CONFIG_VALUE_{index}"] = value
+        return env
+
+    def run(self, *args: str) -> str:
+        """Run one git command; its output, or the error that explains its failure."""
+        try:
+            process = subprocess.Popen(
+                ["git", *args],
+                env=self.environment(),
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+                start_new_session=True,  # so that a timeout ends git's remote helper too
+            )
+        except OSError as error:
+            reason = f"cannot run git ({error.strerror})"
+            raise UsageError(f"cannot fetch {self.url}: {reason}") from None
+        try:
+            output, errors = process.communicate(timeout=self.timeout)
+        except subprocess.TimeoutExpired:
+            if sys.platform == "win32":
+                process.kill()
+            else:
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(process.pid, signal.SIGKILL)
+            process.communicate()
+            raise ServiceError(
+                f"cannot fetch {self.url}: git did not finish within {self.timeout:g} seconds"
+            ) from None
+        if process.returncode != 0:
+            raise self._error(_git_reason(errors))
+        return output
+
+    def _error(self, reason: str) -> AzureDevOpsError:
+        """The error for a failed git command, classified by the API client's rules.
+
+        git's words do not tell a sign-in page from a wrong URL, so the server is asked once
+        more, for ``info/refs``, and its answer is read like any Azure DevOps answer.
+        """
+        message = f"cannot fetch {self.url}: {reason}"
+        verify: ssl.SSLContext | bool = True
+        if self.ca_file is not None:
+            verify = ssl.create_default_context(cafile=str(self.ca_file))
+        try:
+            answer = httpx.get(
+                f"{self.url}/info/refs",
+                params={"service": "git-upload-pack"},
+                headers={"Authorization": self.header} if self.header else {},
+                verify=verify,
+                timeout=self.timeout,
+            )
+        except (httpx.HTTPError, OSError) as error:
+            return ServiceError(f"{message} ({redact(str(error)) or type(error).__name__})")
+        where = Where(None)
+        if answer.is_success and not looks_like_html(answer):
+            return AzureDevOpsError(message, status=answer.status_code)
+        if answer.is_success:
+            failure = sign_in_page(answer, where)
+        else:
+            failure = classify(answer, where, scope=_CODE_READ)
+        found = failure.error
+        if isinstance(found, AuthenticationError):
+            return AuthenticationError(
+                f"{message}. {found.message}",
+                reason=found.reason,
+                code=found.code,
+                status=found.status,
+                hint=found.hint,
+            )
+        return type(found)(message, code=found.code, status=found.status, hint=found.hint)
+
+
+def _git_reason(stderr: str) -> str:
+    """What git said went wrong: its ``fatal:``/``error:``/``remote:`` lines."""
+    lines = [line.strip() for line in stderr.splitlines() if line.strip()]
+    picked = [line for line in lines if line.startswith(("fatal:", "error:", "remote:"))]
+    return redact("; ".join(picked or lines[-1:]) or "git failed without a message")
+
+
+@contextlib.contextmanager
+def _exclusive(path: Path) -> Iterator[None]:
+    """Hold an exclusive lock on ``path`` (created if missing), waiting for any holder.
+
+    The file stays: removing it would let a waiting process lock a file nobody else sees.
+    """
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        handle = open(path, "a+b")  # noqa: SIM115 - closed below, after the body ran
+    except OSError as error:
+        raise UsageError(f"cannot use the git cache {path.parent}: {error.strerror}") from None
+    with handle:
+        if sys.platform != "win32":  # flock is POSIX; elsewhere fetches are not serialised
+            fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
+        yield

@@ -23,11 +23,13 @@ class GitTreeReader:
     is listed and unreadable, as on disk.
     """
 
-    def __init__(self, repository: GitRepository, ref: str) -> None:
+    def __init__(self, repository: GitRepository, ref: str | None = None) -> None:
+        """``ref`` None reads the branch ``HEAD`` points at (a fetched cache's HEAD is the
+        remote's default branch)."""
         self.repository = repository
-        self.ref = ref
-        self.commit = repository.resolve(ref)
-        self._files: dict[str, TreeEntry] = dict(repository.files(ref))
+        self.ref = ref if ref is not None else repository.default_ref()
+        self.commit = repository.resolve(self.ref)
+        self._files: dict[str, TreeEntry] = dict(repository.files(self.ref))
         self._dirs = {""}
         for path in self._files:
             parts = path.split("/")[:-1]

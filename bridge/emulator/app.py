@@ -13,10 +13,11 @@ from datetime import UTC, datetime
 
 from bridge.emulator import api_errors
 from bridge.emulator.api_errors import ApiError
-from bridge.emulator.auth import identify, unauthorized
+from bridge.emulator.auth import identify, token_value, unauthorized
 from bridge.emulator.context import Context, is_guid
 from bridge.emulator.estate import Estate
 from bridge.emulator.faults import Fault, FaultInjector
+from bridge.emulator.git_http import GitAddress, GitMirrors, split_git_path
 from bridge.emulator.messages import Disruption, Request, Response, json_response
 from bridge.emulator.options import EmulatorOptions
 from bridge.emulator.ratelimit import Admission, RateLimiter
@@ -25,6 +26,7 @@ from bridge.emulator.stats import Stats
 from bridge.emulator.versions import check_version
 
 UNMATCHED = "unmatched"
+GIT_ROUTE = "git.smartHttp"  # the stats name of every request to Git's smart HTTP protocol
 NO_ANSWER = 0  # the status counted for a connection closed without an answer
 
 
@@ -54,6 +56,11 @@ class EmulatorApp:
         self._faults = FaultInjector(self.options.faults)
         limits = self.options.rate_limit
         self._limiter = RateLimiter(limits) if limits is not None else None
+        self.git_mirrors = GitMirrors()
+
+    def close(self) -> None:
+        """Release what the app holds on disk (the Git mirrors)."""
+        self.git_mirrors.close()
 
     async def handle(self, request: Request) -> Response:
         """Answer one request (the socket layer and the in-process transport both call this)."""
@@ -61,14 +68,16 @@ class EmulatorApp:
         if segments and segments[0] == "_emulator":
             return self._admin(request, segments[1:])
         options = self.options
-        address = split_path(
-            segments, onprem=options.layout == "onprem", virtual_directory=options.virtual_directory
-        )
+        onprem = options.layout == "onprem"
+        vdir = options.virtual_directory
+        git = split_git_path(segments, onprem=onprem, virtual_directory=vdir)
+        address = split_path(segments, onprem=onprem, virtual_directory=vdir)
         found = find_route(request.method, address) if address is not None else None
         name = found.route.name if isinstance(found, Match) else UNMATCHED
+        name = GIT_ROUTE if git is not None else name
         self.stats.request_started()
         try:
-            response = await self._with_faults(request, name, address, found)
+            response = await self._with_faults(request, name, address, found, git)
         finally:
             self.stats.request_finished()
         self.stats.record(
@@ -77,7 +86,12 @@ class EmulatorApp:
         return response
 
     async def _with_faults(
-        self, request: Request, name: str, address: Address | None, found: Match | Route | None
+        self,
+        request: Request,
+        name: str,
+        address: Address | None,
+        found: Match | Route | None,
+        git: GitAddress | None,
     ) -> Response:
         faults = self._faults
         fault: Fault | None = None
@@ -92,15 +106,26 @@ class EmulatorApp:
                 return faults.server_error()
             if fault is Fault.RESET:
                 return Response(NO_ANSWER, disruption=Disruption.RESET)
-        response = await self._respond(request, address, found)
+        response = await self._respond(request, address, found, git)
         return faults.disrupt(fault, response) if fault is not None else response
 
     async def _respond(
-        self, request: Request, address: Address | None, found: Match | Route | None
+        self,
+        request: Request,
+        address: Address | None,
+        found: Match | Route | None,
+        git: GitAddress | None,
     ) -> Response:
+        if git is not None and token_value(request) is None:
+            # Git clients send credentials only after a 401 challenge (credential helpers,
+            # prompts), so Git paths challenge a request without any; tokens sent and not
+            # recognised still get the sign-in page.
+            return unauthorized(request)
         caller = identify(request, self.estate)
         if isinstance(caller, Response):
             return caller
+        if git is not None:
+            return await self.git_mirrors.serve(request, caller, self.estate, git)
         if address is None or found is None:
             return api_errors.not_found(
                 f"The resource '{request.path}' cannot be found.", "HttpException"

@@ -1,17 +1,17 @@
 """The Git state of one emulated repository: commits (with full tree snapshots), refs and pushes.
 
-Blob and tree ids are computed the way Git computes them (``git hash-object``, ``git
-write-tree`` with mode 100644 files), so a folder's id is the id Git would give it and equal
-content gets equal ids; commits hash a simple canonical text, which keeps ids stable and
-40-hex without pretending to be byte-exact Git commit objects.
+Blob, tree and commit ids are the ids Git computes (``git hash-object``, ``git write-tree``
+with mode 100644 files, ``git commit-tree``): :func:`tree_body` and :func:`commit_body` give
+the exact object contents, so the repository served over Git's smart HTTP protocol
+(:mod:`bridge.emulator.git_http`) holds the very commits the REST API shows.
 """
 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 
 from bridge.emulator.identity import Identity, Signature
 
@@ -21,7 +21,7 @@ HEADS = "refs/heads/"
 
 def blob_id(content: bytes) -> str:
     """The Git blob id of ``content``."""
-    return hashlib.sha1(b"blob %d\0" % len(content) + content, usedforsecurity=False).hexdigest()
+    return object_id("blob", content)
 
 
 BLOB_MODE, TREE_MODE = "100644", "040000"
@@ -73,13 +73,44 @@ def git_trees(tree: Mapping[str, bytes]) -> dict[str, GitTree]:
         ]
         # Git orders entries by name, a folder's name compared as if it ended with "/".
         entries.sort(key=lambda e: e.name.encode() + (b"/" if e.kind == "tree" else b""))
-        body = b"".join(
-            f"{e.mode.lstrip('0')} {e.name}".encode() + b"\0" + bytes.fromhex(e.object_id)
-            for e in entries
-        )
-        digest = hashlib.sha1(b"tree %d\0" % len(body) + body, usedforsecurity=False)
-        trees[folder] = GitTree(digest.hexdigest(), tuple(entries), len(body))
+        body = tree_body(entries)
+        trees[folder] = GitTree(object_id("tree", body), tuple(entries), len(body))
     return trees
+
+
+def object_id(kind: str, body: bytes) -> str:
+    """The Git id of an object of ``kind`` (``blob``, ``tree``, ``commit``) holding ``body``."""
+    header = f"{kind} {len(body)}\0".encode()
+    return hashlib.sha1(header + body, usedforsecurity=False).hexdigest()
+
+
+def tree_body(entries: Iterable[TreeEntry]) -> bytes:
+    """The content of the Git tree object listing ``entries`` (already in Git's order)."""
+    return b"".join(
+        f"{e.mode.lstrip('0')} {e.name}".encode() + b"\0" + bytes.fromhex(e.object_id)
+        for e in entries
+    )
+
+
+def _git_signature(signature: Signature) -> str:
+    """``Name <email> seconds +hhmm`` as a Git commit records a person and a moment."""
+    moment = signature.date if signature.date.tzinfo else signature.date.replace(tzinfo=UTC)
+    offset = moment.utcoffset() or timedelta()
+    minutes = int(offset.total_seconds()) // 60
+    sign = "-" if minutes < 0 else "+"
+    zone = f"{sign}{abs(minutes) // 60:02d}{abs(minutes) % 60:02d}"
+    return f"{signature.name} <{signature.email}> {int(moment.timestamp())} {zone}"
+
+
+def commit_body(
+    tree: str, parents: Iterable[str], author: Signature, committer: Signature, message: str
+) -> bytes:
+    """The content of the Git commit object (what ``git commit-tree`` writes)."""
+    lines = [f"tree {tree}", *(f"parent {parent}" for parent in parents)]
+    lines += [f"author {_git_signature(author)}", f"committer {_git_signature(committer)}"]
+    # git commit ends a message with a newline; an empty one stays empty.
+    text = message if not message or message.endswith("\n") else message + "\n"
+    return ("\n".join(lines) + "\n\n" + text).encode()
 
 
 def tree_id(tree: Mapping[str, bytes]) -> str:
@@ -187,17 +218,10 @@ class History:
         """
         parents = (parent.commit_id,) if parent else ()
         snapshot_id = snapshot_id or tree_id(tree)
-        header = "\n".join(
-            [
-                snapshot_id,
-                *parents,
-                f"{author.name} <{author.email}> {author.date.isoformat()}",
-                f"{committer.name} <{committer.email}> {committer.date.isoformat()}",
-                message,
-                str(len(self.commits)),  # keeps two identical commits apart
-            ]
+        # As in Git, two commits alike in every field (same second) are one object.
+        commit_id = object_id(
+            "commit", commit_body(snapshot_id, parents, author, committer, message)
         )
-        commit_id = hashlib.sha1(header.encode(), usedforsecurity=False).hexdigest()
         commit = Commit(
             commit_id, snapshot_id, parents, author, committer, message, tree, changes, push_id
         )

@@ -97,6 +97,7 @@ def run_in_thread(
             loop.call_soon_threadsafe(loop.stop)
             thread.join(START_TIMEOUT)
             loop.close()
+            app.close()
 
 
 def serve_forever(
@@ -186,3 +187,4 @@ async def _serve_until_stopped(
         await stop.wait()
     finally:
         await server.close()
+        app.close()
