@@ -654,7 +654,8 @@ def read_output(path: Path) -> str:
     return text
 
 
-def wait_for(condition: Callable[[], bool], what: str, timeout: float = 15.0) -> None:
+def wait_for(condition: Callable[[], bool], what: str, timeout: float = 60.0) -> None:
+    # Generous: it only bounds a failing wait; a loaded CI machine may start the CLI slowly.
     deadline = time.monotonic() + timeout
     while not condition():
         assert time.monotonic() < deadline, f"timed out waiting for {what}"
