@@ -155,14 +155,30 @@ class GitRepository:
                     entries[path] = TreeEntry(blob, mode == _SYMLINK)
         return dict(sorted(entries.items()))
 
-    def size(self, blob: str) -> int:
-        """A blob's size in bytes, read from its header (the content stays unread)."""
-        return int(self._repo.odb.info(bytes.fromhex(blob)).size)
+    def read(self, blob: str, max_bytes: int | None = None) -> bytes | int:
+        """A blob's content, or its size when that is over ``max_bytes``.
 
-    def read(self, blob: str) -> bytes:
-        """A blob's content."""
+        One exchange with git's ``cat-file --batch``: its header announces the size before the
+        content, so an oversized blob is drained from the pipe in blocks, never held whole.
+        """
+        size, content = self._stream(blob, max_bytes)
+        return size if content is None else content
+
+    def read_text(self, blob: str) -> str:
+        """A small blob (a symbolic link's target) as text."""
+        _, content = self._stream(blob, None)
+        return (content or b"").decode("utf-8", "surrogateescape")
+
+    def _stream(self, blob: str, max_bytes: int | None) -> tuple[int, bytes | None]:
+        """The blob's size, and its content unless that is over ``max_bytes``."""
         try:
-            return bytes(self._repo.odb.stream(bytes.fromhex(blob)).read())
+            stream = self._repo.odb.stream(bytes.fromhex(blob))
+            size = int(stream.size)
+            if max_bytes is not None and size > max_bytes:
+                while stream.read(1 << 16):  # the pipe must be drained before the next object
+                    pass
+                return size, None
+            return size, bytes(stream.read())
         except (ValueError, OSError) as error:
             raise InputError(f"{self.path}: cannot read git object {blob}: {error}") from None
 

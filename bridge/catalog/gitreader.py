@@ -55,8 +55,7 @@ class GitTreeReader:
             if path in self._files:
                 raise OSError(f"{path}: a symbolic link that loops or leads out of the tree")
             raise FileNotFoundError(path)
-        size = self.repository.size(entry.blob)
-        return size if size > max_bytes else self.repository.read(entry.blob)
+        return self.repository.read(entry.blob, max_bytes)
 
     def content_id(self, path: str) -> str | None:
         entry = self._entry(path)
@@ -68,7 +67,7 @@ class GitTreeReader:
             entry = self._files.get(path)
             if entry is None or not entry.symlink:
                 return entry
-            target = self.repository.read(entry.blob).decode("utf-8", "surrogateescape")
+            target = self.repository.read_text(entry.blob)
             followed = join(path, target)
             if followed is None:
                 return None
