@@ -323,18 +323,24 @@ class AzureDevOpsClient:
         content: str,
         comment: str,
         change_type: str = "add",
+        parent: str | None = None,
     ) -> models.Push:
         """Commit one file to ``branch`` in one push.
 
         ``base_commit_id`` is the commit a new branch starts from, or the current tip of an
         existing branch (all zeros for the first commit of an empty repository). A stale tip
-        raises ConflictError (``TF401028``).
+        raises ConflictError (``TF401028``). ``parent`` rebases an existing branch: the new
+        commit sits on ``parent`` (e.g. the default branch's tip) instead of the old tip,
+        which ``base_commit_id`` still names so a concurrent update is refused.
         """
+        commit: dict[str, Any] = {"comment": comment}
+        if parent is not None:
+            commit["parents"] = [parent]
         body = {
             "refUpdates": [{"name": _full_ref(branch), "oldObjectId": base_commit_id}],
             "commits": [
                 {
-                    "comment": comment,
+                    **commit,
                     "changes": [
                         {
                             "changeType": change_type,
@@ -377,16 +383,56 @@ class AzureDevOpsClient:
         target_ref: str,
         title: str,
         description: str = "",
+        draft: bool = False,
+        reviewers: Sequence[str] = (),
+        labels: Sequence[str] = (),
     ) -> models.PullRequest:
-        """Open a pull request; ConflictError (``TF401179``) if an active one already exists."""
-        body = {
+        """Open a pull request; ConflictError (``TF401179``) if an active one already exists.
+
+        ``reviewers`` are identity ids; ``labels`` are tag names (created if new).
+        """
+        body: dict[str, Any] = {
             "sourceRefName": _full_ref(source_ref),
             "targetRefName": _full_ref(target_ref),
             "title": title,
             "description": description,
         }
+        if draft:
+            body["isDraft"] = True
+        if reviewers:
+            body["reviewers"] = [{"id": reviewer} for reviewer in reviewers]
+        if labels:
+            body["labels"] = [{"name": label} for label in labels]
         reply = await self._engine.send(self._repo_write(project, repository, "pullrequests", body))
         return models.parse_pull_request(reply.data)
+
+    async def update_pull_request(
+        self,
+        project: str,
+        repository: str,
+        pull_request_id: int,
+        *,
+        status: str | None = None,
+        description: str | None = None,
+    ) -> models.PullRequest:
+        """Change a pull request: ``status`` ``active`` reactivates an abandoned one."""
+        body: dict[str, Any] = {}
+        if status is not None:
+            body["status"] = status
+        if description is not None:
+            body["description"] = description
+        call = replace(
+            self._repo_write(project, repository, f"pullrequests/{pull_request_id}", body),
+            method="PATCH",
+        )
+        reply = await self._engine.send(call)
+        return models.parse_pull_request(reply.data)
+
+    async def branch_stats(self, project: str, repository: str, branch: str) -> models.BranchStats:
+        """How far ``branch`` is ahead of and behind the default branch."""
+        params = {"name": branch.removeprefix("refs/heads/")}
+        call = self._repo_read(project, repository, "stats/branches", params)
+        return models.parse_branch_stats((await self._engine.send(call)).data)
 
     # -- search, languages, users ---------------------------------------------------------------
 
