@@ -11,7 +11,7 @@ from typing import Any, TextIO
 
 from bridge.azure.client import AzureDevOpsClient
 from bridge.azure.stats import RequestStats
-from bridge.config import Profile, load_config
+from bridge.config import BackstageSettings, Profile, load_config
 from bridge.errors import EXIT_OK, EXIT_PROBLEMS, UsageError
 from bridge.propose import render
 from bridge.propose.fixes import fix_catalog
@@ -112,7 +112,10 @@ async def propose(profiles: Sequence[Profile], request: ProposeRequest) -> Propo
     """
     report = ProposeReport()
     budget = Budget(request.limit)
-    for profile in profiles:
+    for chosen in profiles:
+        # Which repositories lack a catalog file is the point: read the files whatever the
+        # profile's sync output asks for.
+        profile = chosen if chosen.backstage else replace(chosen, backstage=BackstageSettings())
         entities: list[dict[str, Any]] = []
         result = await synchronize(
             [profile], SyncOptions(organizations=request.organizations), entities.append
