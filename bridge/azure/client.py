@@ -28,7 +28,14 @@ from bridge.azure.network import AsyncioTransport
 from bridge.azure.retry import RetryPolicy
 from bridge.azure.stats import RequestStats
 from bridge.azure.transport import Call, RequestEngine
-from bridge.errors import ConfigError, ItemNotFoundError, ProtocolError
+from bridge.errors import (
+    AuthenticationError,
+    AzureDevOpsError,
+    BrokerError,
+    ConfigError,
+    ItemNotFoundError,
+    ProtocolError,
+)
 from bridge.secrets import Secret, redact, register
 
 _log = logging.getLogger("bridge.azure")
@@ -427,6 +434,22 @@ class AzureDevOpsClient:
         )
         reply = await self._engine.send(call)
         return models.parse_pull_request(reply.data)
+
+    async def probe_write_access(self, project: str, repository: str) -> None:
+        """Raise AuthenticationError if the token may not write to ``repository``.
+
+        Sends a pull request without branches: Azure DevOps checks the Code (Read & write)
+        scope first and then refuses the request as invalid (HTTP 400), so nothing is
+        created either way.
+        """
+        call = self._repo_write(project, repository, "pullrequests", {})
+        try:
+            await self._engine.send(call)
+        except AzureDevOpsError as error:
+            if isinstance(error, AuthenticationError | BrokerError) or error.status != 400:
+                raise
+            return
+        raise ProtocolError("a pull request without branches was accepted")
 
     async def branch_stats(self, project: str, repository: str, branch: str) -> models.BranchStats:
         """How far ``branch`` is ahead of and behind the default branch."""
