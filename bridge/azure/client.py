@@ -262,12 +262,19 @@ class AzureDevOpsClient:
         self, project: str, repository: str, *, branch: str | None = None
     ) -> models.Commit | None:
         """The newest commit of the default branch (or ``branch``); None if there is none."""
-        params = {"searchCriteria.$top": "1"}
+        commits = await self.latest_commits(project, repository, branch=branch, count=1)
+        return commits[0] if commits else None
+
+    async def latest_commits(
+        self, project: str, repository: str, *, branch: str | None = None, count: int
+    ) -> list[models.Commit]:
+        """The ``count`` newest commits of the default branch (or ``branch``), newest first;
+        on a branch made of one commit, the second is the commit it was made on."""
+        params = {"searchCriteria.$top": str(count)}
         if branch is not None:
             params["searchCriteria.itemVersion.version"] = branch.removeprefix("refs/heads/")
         reply = await self._engine.send(self._repo_read(project, repository, "commits", params))
-        commits = models.envelope(reply.data, "commits")
-        return models.parse_commit(commits[0]) if commits else None
+        return [models.parse_commit(item) for item in models.envelope(reply.data, "commits")]
 
     async def commits(
         self,
@@ -428,11 +435,10 @@ class AzureDevOpsClient:
             body["status"] = status
         if description is not None:
             body["description"] = description
-        call = replace(
-            self._repo_write(project, repository, f"pullrequests/{pull_request_id}", body),
-            method="PATCH",
+        resource = f"pullrequests/{pull_request_id}"
+        reply = await self._engine.send(
+            self._repo_write(project, repository, resource, body, method="PATCH")
         )
-        reply = await self._engine.send(call)
         return models.parse_pull_request(reply.data)
 
     async def probe_write_access(self, project: str, repository: str) -> None:
@@ -450,12 +456,6 @@ class AzureDevOpsClient:
                 raise
             return
         raise ProtocolError("a pull request without branches was accepted")
-
-    async def branch_stats(self, project: str, repository: str, branch: str) -> models.BranchStats:
-        """How far ``branch`` is ahead of and behind the default branch."""
-        params = {"name": branch.removeprefix("refs/heads/")}
-        call = self._repo_read(project, repository, "stats/branches", params)
-        return models.parse_branch_stats((await self._engine.send(call)).data)
 
     # -- search, languages, users ---------------------------------------------------------------
 
@@ -595,10 +595,14 @@ class AzureDevOpsClient:
             blocked_hint=blocked_hint,
         )
 
-    def _repo_write(self, project: str, repository: str, resource: str, body: object) -> Call:
-        """A POST that creates one of the repository's Git resources (never sent twice)."""
+    def _repo_write(
+        self, project: str, repository: str, resource: str, body: object, method: str = "POST"
+    ) -> Call:
+        """A write to one of the repository's Git resources (never sent twice)."""
+        # The accept rule's path, as the broker client's azure-repos template spells it.
+        route = "/".join(":pullRef" if part.isdigit() else part for part in resource.split("/"))
         return Call(
-            "POST",
+            method,
             Service.CORE,
             _repo_path(project, repository, resource),
             versions.DEFAULT,
@@ -606,6 +610,11 @@ class AzureDevOpsClient:
             _CODE_WRITE,
             body=body,
             idempotent=False,
+            blocked_hint=(
+                "add an accept rule to the broker client (accept.json): "
+                f"{method} /:project/_apis/git/repositories/:repo/{route}; `propose` pushes "
+                "branches and opens pull requests"
+            ),
         )
 
     async def _continued(self, call: Call, what: str) -> AsyncIterator[Any]:

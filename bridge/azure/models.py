@@ -213,16 +213,6 @@ class PullRequest:
 
 
 @dataclass(frozen=True, slots=True)
-class BranchStats:
-    """How far a branch is ahead of and behind its base (the default branch)."""
-
-    name: str
-    commit_id: str
-    ahead: int
-    behind: int
-
-
-@dataclass(frozen=True, slots=True)
 class CodeSearchHit:
     """A file Code Search found, with the branch and commit it was indexed at."""
 
@@ -447,17 +437,6 @@ def parse_pull_request(data: object) -> PullRequest:
         created_by=item.child("createdBy").opt_text("displayName"),
         creation_date=item.when("creationDate"),
         repository_id=item.child("repository").opt_text("id"),
-    )
-
-
-def parse_branch_stats(data: object) -> BranchStats:
-    """A ``GitBranchStats``."""
-    item = _Fields(data, "branch statistics")
-    return BranchStats(
-        name=item.text("name"),
-        commit_id=item.child("commit").text("commitId"),
-        ahead=item.integer("aheadCount"),
-        behind=item.integer("behindCount"),
     )
 
 

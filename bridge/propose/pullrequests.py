@@ -260,27 +260,27 @@ class _Flow:
 
     async def _update_branch(self) -> Action | None:
         """Bring the existing branch in line: None if it already is; else the action taken
-        (or, in a dry run, that would be)."""
+        (or, in a dry run, that would be).
+
+        The branch is always one commit on the default branch: its second newest commit is
+        the one it was made on. An update replaces that commit by one on the default
+        branch's current tip (a rebase when the tip moved); the ref moves from the old
+        commit, so a concurrent update is refused (``TF401028``) rather than lost.
+        """
         project, repository = self.p.project, self.p.repository
-        stats = await self.client.branch_stats(project, repository, self.o.branch)
+        commits = await self.client.latest_commits(
+            project, repository, branch=self.o.branch, count=2
+        )
+        tip = await self._default_tip()
         current = await self.client.file_content(
             project, repository, self.p.path, branch=self.o.branch
         )
-        same = current is not None and current.text == self.p.text
-        if same and stats.behind == 0:
+        moved = len(commits) < 2 or commits[1].id != tip
+        if not moved and current is not None and current.text == self.p.text:
             return None
-        action = Action.REBASED if stats.behind else Action.UPDATED
-        if not self.o.apply:
-            return action
-        if stats.behind:
-            # One new commit on the default branch's new tip; the ref moves from the old tip.
-            tip = await self._default_tip()
-            await self._push(stats.commit_id, parent=tip, change=self._change_from_default())
-        else:
-            await self._push(
-                stats.commit_id, parent=None, change="edit" if current is not None else "add"
-            )
-        return action
+        if self.o.apply:
+            await self._push(commits[0].id, parent=tip, change=self._change_from_default())
+        return Action.REBASED if moved else Action.UPDATED
 
 
 async def propose_one(

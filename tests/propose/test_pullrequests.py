@@ -68,12 +68,16 @@ async def test_apply_twice_opens_each_pull_request_exactly_once(
     assert await client.file_content("Shop", "cart", "/catalog-info.yaml") is None
 
 
-async def test_a_first_pull_request_costs_four_requests(
+async def test_a_pull_request_costs_four_requests_per_run(
     client: AzureDevOpsClient, emulator: RunningEmulator
 ) -> None:
     before = client.stats.requests
     await propose_all(client, [proposal("cart")], APPLY)
     # The tool's pull requests, the default branch's tip, the push, the pull request.
+    assert client.stats.requests - before == 4
+    before = client.stats.requests
+    await propose_all(client, [proposal("cart")], APPLY)
+    # The pull requests, the branch's two newest commits, the default tip, the file.
     assert client.stats.requests - before == 4
 
 
@@ -98,6 +102,9 @@ async def test_changed_content_updates_the_branch_of_the_open_pull_request(
     [outcome] = await propose_all(client, [changed], APPLY)
     assert outcome.action == Action.UPDATED
     assert await _branch_text(client, "cart") == changed.text
+    history = estate_repository(emulator, "contoso", "cart").history
+    tip = history.commits[history.refs[f"refs/heads/{BRANCH}"]]
+    assert tip.parents == (history.refs["refs/heads/main"],)  # still one commit on main
     assert len(pull_requests(emulator, "contoso", "cart")) == 1
     [again] = await propose_all(client, [changed], APPLY)
     assert again.action == Action.UNCHANGED
@@ -141,22 +148,22 @@ async def test_a_moved_default_branch_gets_a_rebased_branch(
     client: AzureDevOpsClient, emulator: RunningEmulator
 ) -> None:
     await propose_all(client, [proposal("cart")], APPLY)
-    old_tip = estate_repository(emulator, "contoso", "cart").history.refs[f"refs/heads/{BRANCH}"]
+    history = estate_repository(emulator, "contoso", "cart").history
+    old_tip = history.refs[f"refs/heads/{BRANCH}"]
     main = await anext(client.refs("Shop", "cart", filter="heads/main"))
     await client.push_file(
         "Shop", "cart", branch="main", base_commit_id=main.object_id,
         path="/src/app.py", content="print('moved on')\n", comment="Work goes on",
     )  # fmt: skip
-    assert (await client.branch_stats("Shop", "cart", BRANCH)).behind == 1
-
-    [outcome] = await propose_all(client, [proposal("cart")], APPLY)
-    assert outcome.action == Action.REBASED
-    stats = await client.branch_stats("Shop", "cart", BRANCH)
-    assert (stats.ahead, stats.behind) == (1, 0)
-    history = estate_repository(emulator, "contoso", "cart").history
     new_main = history.refs["refs/heads/main"]
-    assert history.commits[stats.commit_id].parents == (new_main,)
-    assert stats.commit_id != old_tip
+
+    [dry] = await propose_all(client, [proposal("cart")], DRY)
+    assert dry.action == Action.REBASED and history.refs[f"refs/heads/{BRANCH}"] == old_tip
+    [outcome] = await propose_all(client, [proposal("cart")], APPLY)
+    assert outcome.action == Action.REBASED and "the default branch moved" in outcome.detail
+    new_tip = history.refs[f"refs/heads/{BRANCH}"]
+    assert new_tip != old_tip
+    assert history.commits[new_tip].parents == (new_main,)  # one commit on the new tip
     assert await _branch_text(client, "cart") == catalog_text("cart")
     assert len(pull_requests(emulator, "contoso", "cart")) == 1
     [again] = await propose_all(client, [proposal("cart")], APPLY)
