@@ -10,7 +10,7 @@ changes nothing:
   ref is moved from the old tip, which guards against a concurrent update);
 * an abandoned one: left alone, unless ``reopen`` (the branch is refreshed, then the pull
   request reactivated);
-* a completed one: the file was merged; nothing to do.
+* a completed one: the file was merged; nothing to do (a fix may be proposed again).
 
 Azure DevOps refusals become outcomes of the repository, not failures of the run:
 ``TF401179`` (an active pull request already exists), ``TF401028`` (the branch moved
@@ -128,7 +128,9 @@ class _Flow:
         active = next((pr for pr in newest if pr.status == "active"), None)
         if active is not None:
             return await self._refresh(active)
-        if newest and newest[0].status == "completed":
+        # A merged file that is missing again was removed on purpose: leave it be. A merged
+        # fix does not stop a new one (the file has new problems).
+        if newest and newest[0].status == "completed" and self.p.kind == ADD:
             return self.outcome(
                 Action.COMPLETED,
                 f"pull request #{newest[0].id} was completed: the file is on the default branch",
@@ -143,7 +145,7 @@ class _Flow:
         if not budget.take():
             return self.outcome(Action.LIMITED, "not proposed: the --limit of this run is reached")
         try:
-            if newest:  # abandoned, and --reopen
+            if newest and newest[0].status == "abandoned":  # and --reopen
                 return await self._reopen(newest[0])
             return await self._open()
         except BaseException:

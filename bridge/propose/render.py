@@ -9,7 +9,6 @@ from bridge.propose.plan import ADD, Proposal
 
 DOCS_URL = "https://backstage.io/docs/features/software-catalog/descriptor-format"
 DESCRIPTION_LIMIT = 4000  # Azure DevOps refuses longer pull request descriptions
-_MARKER = "<!-- catalog-bridge -->"  # tells the tool's own pull requests from others'
 
 
 def diff(proposal: Proposal) -> str:
@@ -72,8 +71,6 @@ def description(proposal: Proposal) -> str:
         f"Backstage's descriptor format: {DOCS_URL}",
         "About these pull requests: the section *Proposing catalog files as pull requests* "
         "of catalog-bridge's README.",
-        "",
-        _MARKER,
     ]
     return _fit(head, rows, tail)
 

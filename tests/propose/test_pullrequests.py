@@ -216,3 +216,21 @@ async def test_a_token_without_code_write_stops_the_run(emulator: RunningEmulato
             await propose_all(client, [proposal("cart")], APPLY)
     assert "Code (Read & write)" in str(caught.value)
     assert pull_requests(emulator, "contoso", "cart") == []
+
+
+async def test_a_merged_fix_does_not_stop_a_new_one(
+    client: AzureDevOpsClient, emulator: RunningEmulator
+) -> None:
+    original = catalog_text("web")
+    first = replace(proposal("web", original + "# fixed once\n"), original=original)
+    [opened] = await propose_all(client, [first], APPLY)
+    assert opened.action == Action.OPENED
+    pull_requests(emulator, "contoso", "web")[0].status = "completed"
+    second = replace(first, text=original + "# fixed twice\n")
+    [again] = await propose_all(client, [second], APPLY)
+    assert again.action == Action.OPENED and again.pull_request != opened.pull_request
+    assert await _branch_text(client, "web") == second.text
+    assert [pr.status for pr in pull_requests(emulator, "contoso", "web")] == [
+        "completed",
+        "active",
+    ]
