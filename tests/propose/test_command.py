@@ -26,6 +26,7 @@ from tests.propose.conftest import (
     generated,
     pull_requests,
 )
+from tests.support.secrets import assert_no_secrets, secret_forms
 
 ENV = "PROPOSE_TEST_PAT"
 
@@ -133,3 +134,18 @@ def test_the_propose_block_is_checked(tmp_path: Path, emulator: RunningEmulator)
     settings = load_config(config, environ={ENV: WRITER}).profiles[0].propose
     assert settings.enabled and settings.branch == BRANCH
     assert settings.reviewers == ("id-1",) and settings.draft
+
+
+def test_command_line_options_over_the_profile(tmp_path: Path, emulator: RunningEmulator) -> None:
+    config = _config(tmp_path, emulator, "{enabled: true, labels: [backstage]}")
+    request = ProposeRequest(
+        apply=True, limit=1, branch="x/catalog", draft=True, reviewers=("r-1",), labels=("new",)
+    )
+    code, out, err = _run(config, request)
+    assert code == EXIT_OK
+    assert "limited: not proposed: the --limit of this run is reached" in out
+    assert "1 limited, 1 opened" in err
+    [pr] = [pr for name in ("cart", "checkout") for pr in pull_requests(emulator, "contoso", name)]
+    assert pr.source_ref == "refs/heads/x/catalog" and pr.is_draft
+    assert pr.labels == ("backstage", "new") and pr.reviewer_ids == ("r-1",)
+    assert_no_secrets([out, err], secret_forms(WRITER))
