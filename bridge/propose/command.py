@@ -12,7 +12,12 @@ from typing import Any, TextIO
 from bridge.azure.client import AzureDevOpsClient
 from bridge.azure.stats import RequestStats
 from bridge.config import BackstageSettings, Profile, load_config
-from bridge.errors import EXIT_OK, EXIT_PROBLEMS, UsageError
+from bridge.errors import (
+    EXIT_OK,
+    EXIT_PROBLEMS,
+    AzureDevOpsError,
+    UsageError,
+)
 from bridge.propose import render
 from bridge.propose.fixes import fix_catalog
 from bridge.propose.plan import (
@@ -30,6 +35,7 @@ from bridge.propose.pullrequests import (
     Outcome,
     PullRequestOptions,
     propose_all,
+    stops_the_run,
 )
 from bridge.sync.engine import SyncOptions, synchronize
 from bridge.sync.entity import MISSING_FILE
@@ -135,7 +141,11 @@ async def propose(profiles: Sequence[Profile], request: ProposeRequest) -> Propo
         for organization in sorted(set(by_org) | set(fixing), key=str.lower):
             async with profile.client(organization, stats=report.stats) as client:
                 found = by_org.get(organization, [])
-                found += await _fixes(client, fixing.get(organization, []), profile.concurrency)
+                fixes, unread = await _fixes(
+                    client, fixing.get(organization, []), profile.concurrency
+                )
+                found += fixes
+                report.skipped += unread
                 report.outcomes += await propose_all(
                     client, found, options, budget=budget, concurrency=profile.concurrency
                 )
@@ -145,14 +155,21 @@ async def propose(profiles: Sequence[Profile], request: ProposeRequest) -> Propo
 
 async def _fixes(
     client: AzureDevOpsClient, entities: Sequence[Mapping[str, Any]], concurrency: int
-) -> list[Proposal]:
-    """A fix proposal for each entity whose catalog file has a safe automatic fix."""
+) -> tuple[list[Proposal], list[Skipped]]:
+    """A fix proposal for each entity whose catalog file has a safe automatic fix; the
+    files that could not be read again are skipped, with the reason."""
     gate = asyncio.Semaphore(concurrency)
 
-    async def one(entity: Mapping[str, Any]) -> Proposal | None:
+    async def one(entity: Mapping[str, Any]) -> Proposal | Skipped | None:
         path = "/" + str(entity["catalog"]["path"]).lstrip("/")
-        async with gate:
-            content = await client.file_content(entity["project"], entity["name"], path)
+        try:
+            async with gate:
+                content = await client.file_content(entity["project"], entity["name"], path)
+        except AzureDevOpsError as error:
+            if stops_the_run(error):
+                raise
+            where = f"{entity['organization']}/{entity['project']}/{entity['name']}"
+            return Skipped(where, f"the catalog file could not be read: {error.detail()}")
         if content is None:
             return None
         fixed = fix_catalog(content.text, project=entity["project"], repository=entity["name"])
@@ -171,7 +188,10 @@ async def _fixes(
         )
 
     found = await asyncio.gather(*(one(entity) for entity in entities))
-    return [proposal for proposal in found if proposal is not None]
+    return (
+        [item for item in found if isinstance(item, Proposal)],
+        [item for item in found if isinstance(item, Skipped)],
+    )
 
 
 def render_report(report: ProposeReport, out: TextIO, *, apply: bool) -> None:

@@ -300,6 +300,12 @@ async def propose_one(
         return _refused(flow, error)
 
 
+def stops_the_run(error: AzureDevOpsError) -> bool:
+    """Whether ``error`` would be the same for every repository (a token refused or lacking
+    the scope, a broker refusing the call): the run then stops with its exit code."""
+    return isinstance(error, AuthenticationError | BrokerError)
+
+
 def _refused(flow: _Flow, error: AzureDevOpsError) -> Outcome:
     branch = flow.o.branch
     if error.code == _DUPLICATE:
@@ -319,8 +325,8 @@ def _refused(flow: _Flow, error: AzureDevOpsError) -> Outcome:
             f"a branch policy refuses pushes to {branch} (TF402455); choose another "
             "propose.branch or exempt it from the policy",
         )
-    if isinstance(error, AuthenticationError | BrokerError):
-        raise error  # the same for every repository: the run stops with its exit code
+    if stops_the_run(error):
+        raise error
     return flow.outcome(Action.FAILED, error.detail())
 
 

@@ -24,6 +24,7 @@ from tests.propose.conftest import (
     WRITER,
     estate_repository,
     generated,
+    make_client,
     pull_requests,
 )
 from tests.support.secrets import assert_no_secrets, secret_forms
@@ -149,3 +150,24 @@ def test_command_line_options_over_the_profile(tmp_path: Path, emulator: Running
     assert pr.source_ref == "refs/heads/x/catalog" and pr.is_draft
     assert pr.labels == ("backstage", "new") and pr.reviewer_ids == ("r-1",)
     assert_no_secrets([out, err], secret_forms(WRITER))
+
+
+@pytest.mark.anyio
+async def test_a_catalog_file_that_cannot_be_read_again_is_skipped(
+    emulator: RunningEmulator,
+) -> None:
+    # The entity is from a sync; the repository is gone when its file is read again.
+    entity = {
+        "organization": "contoso",
+        "project": "Shop",
+        "name": "vanished",
+        "id": "0",
+        "default_branch": "main",
+        "catalog": {"path": "/catalog-info.yaml"},
+    }
+    async with make_client(emulator) as client:
+        fixes, skipped = await command._fixes(client, [entity], 4)
+    assert fixes == []
+    [skip] = skipped
+    assert skip.where == "contoso/Shop/vanished"
+    assert "could not be read" in skip.reason and "TF401019" in skip.reason
