@@ -95,13 +95,14 @@ def pull_request_options(profile: Profile, request: ProposeRequest) -> PullReque
     )
 
 
-def _generated_files(
+async def _generated_files(
     entities: Sequence[Mapping[str, Any]], profile: Profile
 ) -> Sequence[ProposedFile]:
     """The catalog files generated for the repositories of ``entities`` that have none.
 
-    The one seam to the generation library (``bridge.generate.plan_generation``); until it
-    is part of the build there is nothing to generate from.
+    The one seam to the generation library (``bridge.generate.plan_generation``); async so
+    that the teams it needs can be read here (``profile.client(organization)``). Until the
+    library is part of the build there is nothing to generate from.
     """
     if not any(entity["catalog"]["status"] == MISSING_FILE for entity in entities):
         return []
@@ -128,7 +129,7 @@ async def propose(profiles: Sequence[Profile], request: ProposeRequest) -> Propo
         )
         if report.sync_exit_code == EXIT_OK:
             report.sync_exit_code = result.exit_code
-        proposals, skipped = additions(_generated_files(entities, profile), entities)
+        proposals, skipped = additions(await _generated_files(entities, profile), entities)
         report.skipped.extend(skipped)
         options = pull_request_options(profile, request)
         by_org: dict[str, list[Proposal]] = {}

@@ -34,7 +34,7 @@ ENV = "PROPOSE_TEST_PAT"
 
 @pytest.fixture(autouse=True)
 def hand_made_generation(monkeypatch: pytest.MonkeyPatch) -> None:
-    def files(entities: Sequence[Mapping[str, Any]], profile: Profile) -> list[ProposedFile]:
+    async def files(entities: Sequence[Mapping[str, Any]], profile: Profile) -> list[ProposedFile]:
         return list(generated(list(entities)))
 
     monkeypatch.setattr(command, "_generated_files", files)
