@@ -6,7 +6,7 @@ Generation is another package's job: these tests build its output by hand
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable, Iterator, Mapping
+from collections.abc import AsyncIterator, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -190,6 +190,3 @@ def emulator(estate: Estate) -> Iterator[RunningEmulator]:
 async def client(emulator: RunningEmulator) -> AsyncIterator[AzureDevOpsClient]:
     async with make_client(emulator) as azure:
         yield azure
-
-
-Starter = Callable[..., RunningEmulator]
