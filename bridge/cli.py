@@ -280,6 +280,86 @@ def sync(
     )
 
 
+@app.command(
+    epilog=_examples(
+        "catalog-bridge propose",
+        "catalog-bridge propose --apply --limit 20 --reviewer 0d9c1f2e-... --label backstage",
+        "catalog-bridge propose --fix --apply",
+    )
+)
+def propose(
+    config: ConfigOption = None,
+    profile: Annotated[
+        list[str] | None,
+        typer.Option(help="Only this profile (repeatable; default: every profile with propose)."),
+    ] = None,
+    org: Annotated[
+        list[str] | None, typer.Option(help="Only this organization (repeatable).")
+    ] = None,
+    apply: Annotated[
+        bool,
+        typer.Option(
+            "--apply",
+            help="Push the branches and open the pull requests (default: "
+            "a dry run that prints each diff and what it would do).",
+        ),
+    ] = False,
+    fix: Annotated[
+        bool,
+        typer.Option("--fix", help="Also propose safe automatic fixes of existing catalog files."),
+    ] = False,
+    reopen: Annotated[
+        bool, typer.Option("--reopen", help="Reactivate abandoned pull requests.")
+    ] = False,
+    limit: Annotated[
+        int | None, typer.Option(min=0, help="Open at most this many new pull requests.")
+    ] = None,
+    branch: Annotated[
+        str | None,
+        typer.Option(
+            help="The branch to push (default: the profile's, else catalog-bridge/catalog-info)."
+        ),
+    ] = None,
+    draft: Annotated[
+        bool | None, typer.Option("--draft/--no-draft", help="Open draft pull requests.")
+    ] = None,
+    reviewer: Annotated[
+        list[str] | None,
+        typer.Option(help="A reviewer's Azure DevOps identity id (repeatable)."),
+    ] = None,
+    label: Annotated[
+        list[str] | None, typer.Option(help="A pull request label (repeatable).")
+    ] = None,
+    verbose: Annotated[bool, VerboseOption] = False,
+) -> None:
+    """Propose the missing catalog files (and, with --fix, safe fixes) as one pull request
+    per repository; idempotent: a second run opens nothing new."""
+    from bridge.propose.command import ProposeRequest, propose_command
+
+    request = ProposeRequest(
+        apply=apply,
+        fix=fix,
+        reopen=reopen,
+        limit=limit,
+        branch=branch,
+        draft=draft,
+        reviewers=tuple(reviewer or ()),
+        labels=tuple(label or ()),
+        organizations=frozenset(org or ()),
+    )
+    raise typer.Exit(
+        propose_command(
+            config_file=config,
+            profiles=profile or (),
+            request=request,
+            environ=os.environ,
+            stdout=sys.stdout,
+            stderr=sys.stderr,
+            verbose=verbose,
+        )
+    )
+
+
 class DoctorFormat(StrEnum):
     """Output formats of ``doctor``."""
 

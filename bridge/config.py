@@ -84,6 +84,7 @@ _PROFILE_KEYS = (
     "allow_http",
     "ca_file",
     "developers_days",
+    "propose",
 )
 _BROKER_KEYS = ("url", "token_env", "token_file")
 _BACKSTAGE_KEYS = ("filename", "attributes", "fields")
@@ -109,6 +110,29 @@ _PAT_EXAMPLE = "AZURE_DEVOPS_EXT_PAT"
 _BROKER_TOKEN_EXAMPLE = "SNYK_BROKER_TOKEN"
 
 KeyPath = tuple[str | int, ...]
+
+
+# -- propose: pull requests that add or fix catalog files -----------------------------------
+
+DEFAULT_PROPOSE_BRANCH = "catalog-bridge/catalog-info"
+_PROPOSE_KEYS = ("enabled", "branch", "reviewers", "labels", "draft")
+# What git refuses in a branch name (git check-ref-format), which Azure DevOps refuses too.
+_BAD_BRANCH = re.compile(r"(^[/.]|[/.]$|\.\.|//|@\{|[\x00-\x20~^:?*\[\\\x7f]|\.lock(/|$))")
+
+
+@dataclass(frozen=True, slots=True)
+class ProposeSettings:
+    """A profile's ``propose`` block: pull requests that add or fix its catalog files.
+
+    ``reviewers`` are Azure DevOps identity ids; ``labels`` are pull request tags. An enabled
+    block makes ``doctor`` check that the token may push (Code: Read & write).
+    """
+
+    enabled: bool = False
+    branch: str = DEFAULT_PROPOSE_BRANCH
+    reviewers: tuple[str, ...] = ()
+    labels: tuple[str, ...] = ()
+    draft: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -143,6 +167,7 @@ class Profile:
     allow_http: bool = False
     ca_file: Path | None = None
     developers_days: int = 0
+    propose: ProposeSettings = field(default_factory=ProposeSettings)
 
     @property
     def all_organizations(self) -> bool:
@@ -329,6 +354,7 @@ class _Draft:
     allow_http: bool
     ca_file: str | None
     developers_days: int
+    propose: ProposeSettings = field(default_factory=ProposeSettings)
     complete: bool = True
 
 
@@ -464,6 +490,7 @@ class _Loader:
         )
         days = self.integer(profile, path, "developers_days", 0, low=0, high=MAX_DEVELOPERS_DAYS)
         ca_file = self.string(profile, path, "ca_file")
+        propose = self._propose(profile.get("propose"), (*path, "propose"))
         return name, _Draft(
             index=index,
             name=name,
@@ -477,6 +504,7 @@ class _Loader:
             allow_http=allow_http,
             ca_file=ca_file,
             developers_days=days,
+            propose=propose,
         )
 
     def _organizations(self, profile: Mapping[str, Any], path: KeyPath) -> tuple[str, ...] | None:
@@ -604,6 +632,39 @@ class _Loader:
             return None
         fields = {name: overrides.get(name, DEFAULT_FIELDS[name]) for name in attributes}
         return BackstageSettings(filename, attributes, MappingProxyType(fields))
+
+    def _propose(self, raw: Any, path: KeyPath) -> ProposeSettings:
+        if raw is None:
+            return ProposeSettings()
+        block = self.mapping(raw, path, _PROPOSE_KEYS)
+        if block is None:
+            return ProposeSettings()
+        branch = self.string(block, path, "branch") or DEFAULT_PROPOSE_BRANCH
+        branch = branch.removeprefix("refs/heads/")
+        if _BAD_BRANCH.search(branch):
+            self.add((*path, "branch"), f"{branch!r} is not a valid git branch name")
+        return ProposeSettings(
+            enabled=self.value(block, path, "enabled", bool, True),
+            branch=branch,
+            reviewers=self._names(block, path, "reviewers"),
+            labels=self._names(block, path, "labels"),
+            draft=self.value(block, path, "draft", bool, False),
+        )
+
+    def _names(self, block: Mapping[str, Any], path: KeyPath, key: str) -> tuple[str, ...]:
+        raw = block.get(key)
+        if raw is None:
+            return ()
+        if not isinstance(raw, list):
+            self.add((*path, key), f"must be a list of strings, not {_kind(raw)}")
+            return ()
+        names = []
+        for index, item in enumerate(raw):
+            if not isinstance(item, str) or not item.strip():
+                self.add((*path, key, index), f"must be a non-empty string, not {_kind(item)}")
+            else:
+                names.append(item.strip())
+        return tuple(names)
 
     def _attributes(self, backstage: Mapping[str, Any], path: KeyPath) -> tuple[str, ...]:
         key = (*path, "attributes")
@@ -801,6 +862,7 @@ class _Loader:
             allow_http=draft.allow_http,
             ca_file=ca_file,
             developers_days=draft.developers_days,
+            propose=draft.propose,
         )
 
     def _secret(self, ref: _TokenRef, profile: str, *, fallback: bool) -> Secret | None:

@@ -18,6 +18,10 @@
 ``scope:code-read``, ``scope:project-read``, ``scope:member-entitlement-read``,
 ``scope:analytics-read``
     One request that needs each PAT scope Snyk Essentials relies on.
+``scope:code-write``
+    Only when the profile enables ``propose``: Code (Read & write), probed with a pull
+    request without branches, which Azure DevOps refuses as invalid once the scope is there
+    (nothing is created).
 ``broker``
     Only with a Snyk Broker: whether it relays, and (when the profile reads Backstage catalog
     files) whether the broker client's accept rules let a catalog file through.
@@ -101,6 +105,7 @@ CODE_READ = "scope:code-read"
 PROJECT_READ = "scope:project-read"
 ENTITLEMENTS_READ = "scope:member-entitlement-read"
 ANALYTICS_READ = "scope:analytics-read"
+CODE_WRITE = "scope:code-write"
 
 DOCTOR_RETRY = RetryPolicy(max_attempts=3, max_elapsed=30.0, backoff_base=0.5, backoff_cap=5.0)
 """A diagnosis should answer within seconds: fewer, shorter retries than a sync's."""
@@ -407,6 +412,7 @@ class _Scope:
     probe: str  # what the probe does, for details
     broker_route: str  # the accept rule a broker client needs for the probe
     essentials_rule: bool  # whether the broker's Snyk Essentials rules accept the probe
+    method: str = "GET"
 
 
 _CODE = _Scope(
@@ -430,6 +436,15 @@ _ANALYTICS = _Scope(
     True,
 )
 _SCOPES = (_CODE, _PROJECT, _ENTITLEMENTS, _ANALYTICS)  # the order of the checks
+# Only for profiles that enable propose (pushes and pull requests).
+_WRITE = _Scope(
+    CODE_WRITE,
+    "Code (Read & write)",
+    "propose a pull request",
+    "/:project/_apis/git/repositories/:repo/pullrequests",
+    False,
+    method="POST",
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -443,6 +458,7 @@ class _Probes:
     entitlements: _Outcome[UserEntitlementsPage]
     owner: _Outcome[UserEntitlement] | None  # None: the token's owner is not known
     catalog: _Outcome[FileContent | None] | None  # None: not probed
+    write: _Outcome[None] | None = None  # None: propose is off, or no repository to ask
 
     def outcomes(self) -> list[_Outcome[Any]]:
         found: list[_Outcome[Any] | None] = [
@@ -519,6 +535,12 @@ class _OrganizationProbe:
             backstage = self.profile.backstage
             if self.via_broker and backstage is not None:
                 catalog = await self._read_catalog_file(backstage.filename, repositories.value)
+            write = None
+            target = _writable(repositories.value)
+            if self.profile.propose.enabled and target is not None:
+                write = await _attempt(
+                    self.client.probe_write_access(target.project_name, target.name)
+                )
         return _Probes(
             projects,
             repositories,
@@ -527,15 +549,14 @@ class _OrganizationProbe:
             entitlements.result(),
             owner.result() if owner is not None else None,
             catalog,
+            write,
         )
 
     async def _read_catalog_file(
         self, filename: str, repositories: list[Repository] | None
     ) -> _Outcome[FileContent | None] | None:
         """Read the catalog file of one repository with a branch (None: there is none)."""
-        repository = next(
-            (r for r in repositories or () if r.default_branch and not r.is_disabled), None
-        )
+        repository = _writable(repositories)
         if repository is None:
             return None
         path = f"/{filename}"
@@ -646,7 +667,16 @@ class _OrganizationProbe:
                 probes.languages,
                 f"reads language metrics of project '{probes.project}'",
             )
-        return [code, projects, entitlements, analytics]  # the order of _SCOPES
+        checks = [code, projects, entitlements, analytics]  # the order of _SCOPES
+        if self.profile.propose.enabled:
+            if probes.write is None:
+                reason = "not probed: no repository with a branch to propose to"
+                checks.append(self.report.skip(CODE_WRITE, reason))
+            else:
+                checks.append(
+                    self._scope(_WRITE, probes.write, "may push branches and open pull requests")
+                )
+        return checks
 
     def _scope(self, scope: _Scope, outcome: _Outcome[Any], success: str) -> Check:
         if outcome.error is None:
@@ -677,7 +707,7 @@ class _OrganizationProbe:
 
     def _scope_hint(self, scope: _Scope, error: BaseException) -> str:
         if isinstance(error, BrokerBlockedError):
-            rule = f"GET {scope.broker_route}"
+            rule = f"{scope.method} {scope.broker_route}"
             hint = f"add an accept rule for {rule} to the broker client's accept.json"
             if scope.essentials_rule:
                 hint += (
@@ -744,6 +774,11 @@ _BELOW_BASIC = frozenset({"stakeholder", "none"})
 _SUBSCRIPTIONS = frozenset(
     {"professional", "platforms", "testprofessional", "premium", "ultimate", "enterprise"}
 )
+
+
+def _writable(repositories: list[Repository] | None) -> Repository | None:
+    """A repository a pull request could be proposed to (it has a branch, it is enabled)."""
+    return next((r for r in repositories or () if r.default_branch and not r.is_disabled), None)
 
 
 def _basic_or_better(owner: UserEntitlement) -> bool:
@@ -921,7 +956,8 @@ class _Reporter:
 
     def skip_after_token(self, reason: str) -> list[Check]:
         """Skipped ``access-level`` and scope checks."""
-        return [self.skip(ACCESS_LEVEL, reason), *(self.skip(s.check, reason) for s in _SCOPES)]
+        scopes = (*_SCOPES, _WRITE) if self.profile.propose.enabled else _SCOPES
+        return [self.skip(ACCESS_LEVEL, reason), *(self.skip(s.check, reason) for s in scopes)]
 
     def skip_rest(self, reason: str, *, broker: bool = True) -> list[Check]:
         """Skipped ``token``, ``access-level`` and scope checks (and ``broker``, if any)."""

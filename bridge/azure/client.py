@@ -28,7 +28,14 @@ from bridge.azure.network import AsyncioTransport
 from bridge.azure.retry import RetryPolicy
 from bridge.azure.stats import RequestStats
 from bridge.azure.transport import Call, RequestEngine
-from bridge.errors import ConfigError, ItemNotFoundError, ProtocolError
+from bridge.errors import (
+    AuthenticationError,
+    AzureDevOpsError,
+    BrokerError,
+    ConfigError,
+    ItemNotFoundError,
+    ProtocolError,
+)
 from bridge.secrets import Secret, redact, register
 
 _log = logging.getLogger("bridge.azure")
@@ -255,12 +262,19 @@ class AzureDevOpsClient:
         self, project: str, repository: str, *, branch: str | None = None
     ) -> models.Commit | None:
         """The newest commit of the default branch (or ``branch``); None if there is none."""
-        params = {"searchCriteria.$top": "1"}
+        commits = await self.latest_commits(project, repository, branch=branch, count=1)
+        return commits[0] if commits else None
+
+    async def latest_commits(
+        self, project: str, repository: str, *, branch: str | None = None, count: int
+    ) -> list[models.Commit]:
+        """The ``count`` newest commits of the default branch (or ``branch``), newest first;
+        on a branch made of one commit, the second is the commit it was made on."""
+        params = {"searchCriteria.$top": str(count)}
         if branch is not None:
             params["searchCriteria.itemVersion.version"] = branch.removeprefix("refs/heads/")
         reply = await self._engine.send(self._repo_read(project, repository, "commits", params))
-        commits = models.envelope(reply.data, "commits")
-        return models.parse_commit(commits[0]) if commits else None
+        return [models.parse_commit(item) for item in models.envelope(reply.data, "commits")]
 
     async def commits(
         self,
@@ -323,18 +337,24 @@ class AzureDevOpsClient:
         content: str,
         comment: str,
         change_type: str = "add",
+        parent: str | None = None,
     ) -> models.Push:
         """Commit one file to ``branch`` in one push.
 
         ``base_commit_id`` is the commit a new branch starts from, or the current tip of an
         existing branch (all zeros for the first commit of an empty repository). A stale tip
-        raises ConflictError (``TF401028``).
+        raises ConflictError (``TF401028``). ``parent`` rebases an existing branch: the new
+        commit sits on ``parent`` (e.g. the default branch's tip) instead of the old tip,
+        which ``base_commit_id`` still names so a concurrent update is refused.
         """
+        commit: dict[str, Any] = {"comment": comment}
+        if parent is not None:
+            commit["parents"] = [parent]
         body = {
             "refUpdates": [{"name": _full_ref(branch), "oldObjectId": base_commit_id}],
             "commits": [
                 {
-                    "comment": comment,
+                    **commit,
                     "changes": [
                         {
                             "changeType": change_type,
@@ -377,16 +397,65 @@ class AzureDevOpsClient:
         target_ref: str,
         title: str,
         description: str = "",
+        draft: bool = False,
+        reviewers: Sequence[str] = (),
+        labels: Sequence[str] = (),
     ) -> models.PullRequest:
-        """Open a pull request; ConflictError (``TF401179``) if an active one already exists."""
-        body = {
+        """Open a pull request; ConflictError (``TF401179``) if an active one already exists.
+
+        ``reviewers`` are identity ids; ``labels`` are tag names (created if new).
+        """
+        body: dict[str, Any] = {
             "sourceRefName": _full_ref(source_ref),
             "targetRefName": _full_ref(target_ref),
             "title": title,
             "description": description,
         }
+        if draft:
+            body["isDraft"] = True
+        if reviewers:
+            body["reviewers"] = [{"id": reviewer} for reviewer in reviewers]
+        if labels:
+            body["labels"] = [{"name": label} for label in labels]
         reply = await self._engine.send(self._repo_write(project, repository, "pullrequests", body))
         return models.parse_pull_request(reply.data)
+
+    async def update_pull_request(
+        self,
+        project: str,
+        repository: str,
+        pull_request_id: int,
+        *,
+        status: str | None = None,
+        description: str | None = None,
+    ) -> models.PullRequest:
+        """Change a pull request: ``status`` ``active`` reactivates an abandoned one."""
+        body: dict[str, Any] = {}
+        if status is not None:
+            body["status"] = status
+        if description is not None:
+            body["description"] = description
+        resource = f"pullrequests/{pull_request_id}"
+        reply = await self._engine.send(
+            self._repo_write(project, repository, resource, body, method="PATCH")
+        )
+        return models.parse_pull_request(reply.data)
+
+    async def probe_write_access(self, project: str, repository: str) -> None:
+        """Raise AuthenticationError if the token may not write to ``repository``.
+
+        Sends a pull request without branches: Azure DevOps checks the Code (Read & write)
+        scope first and then refuses the request as invalid (HTTP 400), so nothing is
+        created either way.
+        """
+        call = self._repo_write(project, repository, "pullrequests", {})
+        try:
+            await self._engine.send(call)
+        except AzureDevOpsError as error:
+            if isinstance(error, AuthenticationError | BrokerError) or error.status != 400:
+                raise
+            return
+        raise ProtocolError("a pull request without branches was accepted")
 
     # -- search, languages, users ---------------------------------------------------------------
 
@@ -526,10 +595,14 @@ class AzureDevOpsClient:
             blocked_hint=blocked_hint,
         )
 
-    def _repo_write(self, project: str, repository: str, resource: str, body: object) -> Call:
-        """A POST that creates one of the repository's Git resources (never sent twice)."""
+    def _repo_write(
+        self, project: str, repository: str, resource: str, body: object, method: str = "POST"
+    ) -> Call:
+        """A write to one of the repository's Git resources (never sent twice)."""
+        # The accept rule's path, as the broker client's azure-repos template spells it.
+        route = "/".join(":pullRef" if part.isdigit() else part for part in resource.split("/"))
         return Call(
-            "POST",
+            method,
             Service.CORE,
             _repo_path(project, repository, resource),
             versions.DEFAULT,
@@ -537,6 +610,11 @@ class AzureDevOpsClient:
             _CODE_WRITE,
             body=body,
             idempotent=False,
+            blocked_hint=(
+                "add an accept rule to the broker client (accept.json): "
+                f"{method} /:project/_apis/git/repositories/:repo/{route}; `propose` pushes "
+                "branches and opens pull requests"
+            ),
         )
 
     async def _continued(self, call: Call, what: str) -> AsyncIterator[Any]:

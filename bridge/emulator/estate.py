@@ -80,6 +80,7 @@ class PullRequest:
     is_draft: bool
     reviewer_ids: tuple[str, ...]
     status: str = "active"
+    labels: tuple[str, ...] = ()
 
 
 @dataclass(eq=False, slots=True)

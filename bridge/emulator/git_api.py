@@ -12,7 +12,7 @@ from urllib.parse import quote
 from bridge.emulator import api_errors, shapes
 from bridge.emulator.context import Context, continuation_token
 from bridge.emulator.enums import PULL_REQUEST_STATUS, RECURSION, VERSION_OPTIONS, VERSION_TYPE
-from bridge.emulator.estate import Repository
+from bridge.emulator.estate import PullRequest, Repository
 from bridge.emulator.history import (
     HEADS,
     ZERO_ID,
@@ -484,14 +484,19 @@ def list_pull_requests(ctx: Context) -> Response:
 def get_pull_request(ctx: Context) -> Response:
     """``…/pullrequests/{id}``: one pull request."""
     repo = ctx.repository()
-    wanted = ctx.params["pull_request"]
+    pr = find_pull_request(repo, ctx.params["pull_request"])
+    return json_response(shapes.pull_request(pr, repo, ctx.links), api_version=ctx.api_version)
+
+
+def find_pull_request(repo: Repository, wanted: str) -> PullRequest:
+    """The repository's pull request numbered ``wanted``; 404 ``TF401180`` if none."""
     pr = next((p for p in repo.pull_requests if str(p.pull_request_id) == wanted), None)
     if pr is None:
         raise api_errors.not_found(
             "TF401180: The requested pull request was not found.",
             "GitPullRequestNotFoundException",
         )
-    return json_response(shapes.pull_request(pr, repo, ctx.links), api_version=ctx.api_version)
+    return pr
 
 
 # --- branch statistics --------------------------------------------------------------------

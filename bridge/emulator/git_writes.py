@@ -16,7 +16,7 @@ from typing import Any
 from bridge.emulator import api_errors, shapes
 from bridge.emulator.context import Context
 from bridge.emulator.estate import PullRequest, Repository
-from bridge.emulator.git_api import push_shape
+from bridge.emulator.git_api import find_pull_request, push_shape
 from bridge.emulator.history import HEADS, ZERO_ID, Commit, History, Push, RefUpdate
 from bridge.emulator.identity import Identity, Signature
 from bridge.emulator.messages import Response, json_response
@@ -110,6 +110,22 @@ def _base(history: History, ref: str, old: str) -> tuple[Commit | None, str]:
     return parent, ZERO_ID
 
 
+def _rebased_parent(history: History, first: Any, parent: Commit | None) -> Commit | None:
+    """The first commit's own ``parents`` (one id), if given: the branch is then moved onto
+    that commit, as when a tool rebases its branch (``oldObjectId`` still guards the ref)."""
+    parents = first.get("parents") if isinstance(first, dict) else None
+    if not parents:
+        return parent
+    if not isinstance(parents, list) or len(parents) != 1 or not isinstance(parents[0], str):
+        raise api_errors.bad_request("'commits[0].parents' must hold one commit id.")
+    chosen = history.commits.get(parents[0].lower())
+    if chosen is None:
+        raise api_errors.bad_request(
+            f"TF401035: The object '{parents[0]}' does not exist.", "GitObjectNotFoundException"
+        )
+    return chosen
+
+
 def create_push(ctx: Context) -> Response:
     """``POST …/pushes``: commits on a new branch (from ``oldObjectId``) or an existing one."""
     repo = ctx.repository()
@@ -131,6 +147,7 @@ def create_push(ctx: Context) -> Response:
     if ref in history.refs and ref[len(HEADS) :] in repo.protected_branches:
         raise api_errors.push_rejected_by_policy()
     parent, echoed_old = _base(history, ref, old)
+    parent = _rebased_parent(history, commits[0], parent)
     # Validate and stage every commit before changing anything.
     tree = dict(parent.tree) if parent else {}
     staged = []
@@ -253,6 +270,11 @@ def create_pull_request(ctx: Context) -> Response:
         for reviewer in reviewers
         if isinstance(reviewer, dict) and "id" in reviewer
     )
+    labels = tuple(
+        str(label["name"])
+        for label in body.get("labels") or []
+        if isinstance(label, dict) and "name" in label
+    )
     pr = PullRequest(
         pull_request_id=repo.organization.next_pull_request_id(),
         title=title,
@@ -266,6 +288,42 @@ def create_pull_request(ctx: Context) -> Response:
         target_commit=target_commit,
         is_draft=bool(body.get("isDraft", False)),
         reviewer_ids=reviewer_ids,
+        labels=labels,
     )
     repo.pull_requests.append(pr)
     return json_response(shapes.pull_request(pr, repo, ctx.links), 201, api_version=ctx.api_version)
+
+
+_PULL_REQUEST_STATUSES = ("active", "abandoned", "completed")
+
+
+def update_pull_request(ctx: Context) -> Response:
+    """``PATCH …/pullrequests/{id}``: title, description, draft flag and status (abandon,
+    reactivate; completing is left to the web UI, so ``completed`` is refused here)."""
+    repo = ctx.repository()
+    pr = find_pull_request(repo, ctx.params["pull_request"])
+    body = ctx.json_body()
+    status = body.get("status")
+    if status is not None:
+        if status not in _PULL_REQUEST_STATUSES or status == "completed":
+            raise api_errors.bad_request("'status' can only be set to active or abandoned here.")
+        if status == "active" and any(
+            other.status == "active"
+            and other.source_ref == pr.source_ref
+            and other.target_ref == pr.target_ref
+            for other in repo.pull_requests
+            if other is not pr
+        ):
+            raise api_errors.duplicate_pull_request()
+        pr.status = status
+    for key in ("title", "description"):
+        if key in body:
+            setattr(pr, key, _text(body, key, "") if key == "title" else str(body[key] or ""))
+    if len(pr.description) > DESCRIPTION_LIMIT:
+        raise api_errors.bad_request(
+            f"The description must be a string of at most {DESCRIPTION_LIMIT} characters."
+        )
+    if "isDraft" in body:
+        pr.is_draft = bool(body["isDraft"])
+    pr.source_commit = repo.history.refs.get(pr.source_ref, pr.source_commit)
+    return json_response(shapes.pull_request(pr, repo, ctx.links), api_version=ctx.api_version)

@@ -233,6 +233,14 @@ ROUTES: tuple[Route, ...] = (
         location=_PULLS,
     ),
     _route(
+        "git.pullRequests.update",
+        f"PATCH {_REPO}/pullrequests/{{pull_request}}",
+        git_writes.update_pull_request,
+        _EITHER,
+        _WRITE,
+        location=_PULLS,
+    ),
+    _route(
         "git.pullRequests.create",
         f"POST {_REPO}/pullrequests",
         git_writes.create_pull_request,

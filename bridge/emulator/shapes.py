@@ -151,6 +151,7 @@ def pull_request(pr: PullRequest, repo: Repository, links: Links) -> dict[str, A
             }
             for reviewer in pr.reviewer_ids
         ],
+        "labels": [{"name": label, "active": True} for label in pr.labels],
         "url": url,
         "_links": {
             "self": {"href": url},
