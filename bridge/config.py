@@ -129,7 +129,12 @@ class BackstageSettings:
 
 FRESHNESS_VALUES = ("active", "inactive", "dormant", "n/a")
 DEFAULT_LIFECYCLE: Mapping[str, str] = MappingProxyType(
-    {"active": "production", "inactive": "production", "dormant": "deprecated", "n/a": "experimental"}
+    {
+        "active": "production",
+        "inactive": "production",
+        "dormant": "deprecated",
+        "n/a": "experimental",
+    }
 )
 """Lifecycle by freshness unless the profile's ``generate.lifecycle`` says otherwise."""
 DEFAULT_TEMPLATE = "service"
@@ -750,8 +755,9 @@ class _Loader:
             templates=None if templates is None else (self.base_dir / templates).absolute(),
             default_template=self.string(section, path, "default_template") or DEFAULT_TEMPLATE,
             rules=tuple(
-                TemplateRule(item["template"], item.get("project"), item.get("name"),
-                             item.get("language"))
+                TemplateRule(
+                    item["template"], item.get("project"), item.get("name"), item.get("language")
+                )
                 for item in self._rules(section, path, "rules", _RULE_KEYS, "template")
             ),
             owners=MappingProxyType(self._names_map(section, path, "owners", lower=True)),
@@ -759,8 +765,12 @@ class _Loader:
             fallback_owner=self.string(section, path, "fallback_owner"),
             lifecycle=MappingProxyType(lifecycle),
             type_rules=tuple(
-                TypeRule(item["type"], item.get("project"), item.get("name"),
-                         tuple(item.get("languages") or ()))
+                TypeRule(
+                    item["type"],
+                    item.get("project"),
+                    item.get("name"),
+                    tuple(item.get("languages") or ()),
+                )
                 for item in self._rules(section, path, "type_rules", _TYPE_RULE_KEYS, "type")
             ),
         )

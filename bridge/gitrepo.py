@@ -3,12 +3,13 @@
 Reading goes straight to the object database (one ``git ls-tree``/``ls-files`` for a
 listing, git's persistent ``cat-file --batch`` process for the blobs), so a catalog is read
 as it is at a commit, a tag, a branch or in the staged index without a checkout and without
-touching the working tree. Everything here is read-only.
+touching the working tree. The one write, :meth:`GitRepository.commit_on_branch`, commits
+files a command wrote (``generate --into --commit-branch``) on a new branch.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
@@ -96,6 +97,29 @@ class GitRepository:
                 if kind == "blob":
                     entries[path] = TreeEntry(blob, mode == _SYMLINK)
         return dict(sorted(entries.items()))
+
+    def commit_on_branch(self, branch: str, paths: Sequence[str], message: str) -> str:
+        """Switch the work tree to a new ``branch`` made at ``HEAD`` (local changes are kept)
+        and commit ``paths`` (relative to the root) only; returns the new commit's id.
+
+        A branch that already exists, or a name git refuses, is a :class:`UsageError`.
+        """
+        git_cmd = self._repo.git
+        try:
+            git_cmd.check_ref_format("--branch", branch)
+        except GitCommandError:
+            raise UsageError(f"{self.path}: {branch!r} is not a valid branch name") from None
+        if branch in (head.name for head in self._repo.heads):
+            raise UsageError(f"{self.path}: branch {branch!r} already exists")
+        try:
+            git_cmd.switch("-c", branch)
+            git_cmd.add("--", *paths)
+            # --only: the staged changes of other files stay staged, out of this commit.
+            git_cmd.commit("--only", "-m", message, "--", *paths)
+        except GitCommandError as error:
+            detail = (error.stderr or str(error)).strip()
+            raise InputError(f"{self.path}: git could not commit on {branch!r}: {detail}") from None
+        return self.resolve("HEAD")
 
     def size(self, blob: str) -> int:
         """A blob's size in bytes, read from its header (the content stays unread)."""

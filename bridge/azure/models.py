@@ -351,7 +351,9 @@ def parse_project(data: object) -> Project:
 def parse_team(data: object) -> Team:
     """A ``WebApiTeam``."""
     item = _Fields(data, "team")
-    return Team(id=item.text("id"), name=item.text("name"), description=item.opt_text("description"))
+    return Team(
+        id=item.text("id"), name=item.text("name"), description=item.opt_text("description")
+    )
 
 
 def parse_repository(data: object, web_base: str | None) -> Repository:

@@ -106,9 +106,7 @@ def assign_names(
             )
         else:
             contested.append(request)
-    prefixed = {
-        r.key: _joined(backstage_name(r.project), base[r.key]) for r in contested
-    }
+    prefixed = {r.key: _joined(backstage_name(r.project), base[r.key]) for r in contested}
     wanted_prefixed = Counter(prefixed.values())
     used = existing | {entry.name for entry in assigned.values()}
     for request in contested:

@@ -143,9 +143,7 @@ def generation_plan(
         )
         assigned = names[_key(entity)]
         values["name"] = Provenance(assigned.name, f"names: {assigned.reason}")
-        values["template"] = choose_template(
-            entity, settings, templates, values["type"].value
-        )
+        values["template"] = choose_template(entity, settings, templates, values["type"].value)
         provenance = MappingProxyType(dict(sorted(values.items())))
         if values["owner"].value is None:
             skipped.append(Skipped(*where, NO_OWNER, provenance))
@@ -160,7 +158,9 @@ def generation_plan(
             skipped.append(Skipped(*where, reason, provenance))
             continue
         path = entity["catalog"].get("path") or f"/{DEFAULT_CATALOG_FILENAME}"
-        reports = validate_text(text, location=f"url:{entity.get('url')}?path={path}", options=_STRICT)
+        reports = validate_text(
+            text, location=f"url:{entity.get('url')}?path={path}", options=_STRICT
+        )
         problems = [
             f"line {problem.line}: [{problem.rule}] {problem.message}"
             for report in reports
