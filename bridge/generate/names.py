@@ -92,13 +92,19 @@ def assign_names(
     """A valid name for each request (by key), unique among them and apart from ``taken``
     (names existing catalog files already use, compared case-insensitively)."""
     existing = {name.lower() for name in taken}
-    base = {r.key: backstage_name(r.repository) or "repository" for r in requests}
+    base = {r.key: backstage_name(r.repository) for r in requests}
     wanted = Counter(base.values())
     assigned: dict[str, AssignedName] = {}
     contested: list[NameRequest] = []
     for request in requests:
         name = base[request.key]
-        if wanted[name] == 1 and name not in existing and name == request.repository:
+        if not name:
+            assigned[request.key] = AssignedName(
+                f"repository-{short_hash(request.key)}",
+                "no character of the repository name is allowed: a hash of the organization, "
+                "project and id",
+            )
+        elif wanted[name] == 1 and name not in existing and name == request.repository:
             assigned[request.key] = AssignedName(name, "the repository name")
         elif wanted[name] == 1 and name not in existing:
             assigned[request.key] = AssignedName(

@@ -16,6 +16,8 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
+import yaml
+
 from bridge.azure.models import Team
 from bridge.catalog import roundtrip
 from bridge.catalog.roundtrip import RoundTripError
@@ -197,9 +199,21 @@ def with_name(text: str, name: str) -> str:
     for document in stream.documents:
         metadata = document.data.get("metadata") if isinstance(document.data, dict) else None
         if isinstance(metadata, dict):
-            metadata["name"] = name
+            metadata["name"] = _scalar(name)
             break
     return roundtrip.dump(stream)
+
+
+def _scalar(name: str) -> str:
+    """``name`` as it is, or double-quoted where a YAML 1.1 reader (PyYAML, many tools)
+    would take it for something else than a string: ``yes``, ``0123``, ``1e3``."""
+    if isinstance(yaml.safe_load(name), str):
+        return name
+    # ruamel.yaml is imported on first use, as in roundtrip.
+    from ruamel.yaml.scalarstring import DoubleQuotedScalarString
+
+    quoted: str = DoubleQuotedScalarString(name)
+    return quoted
 
 
 def _template_values(entity: Mapping[str, Any], values: Mapping[str, Provenance]) -> dict[str, Any]:
