@@ -1096,6 +1096,37 @@ profiles:
         owner: spec.owner
         application: spec.system
 
+    # Generating catalog files for repositories without one (`catalog-bridge generate`).
+    # Every key is optional; uncomment to change what is inferred.
+    # generate:
+    #   # A folder of templates, each <name>/catalog-info.yaml (default: the bundled
+    #   # service, library and website templates).
+    #   templates: catalog-templates/
+    #   # The template when no rule matches and none is named after the inferred type.
+    #   default_template: service
+    #   # The first matching rule picks the template: project, name (a glob on the
+    #   # repository name) and language (its main language), all case-insensitive.
+    #   rules:
+    #     - {{template: website, name: "*-web"}}
+    #     - {{template: library, project: Platform, language: Go}}
+    #   # spec.type: the first matching rule (project, name, languages), else from the
+    #   # main language (HTML, CSS...: website) and the name (*-lib, *-sdk: library).
+    #   type_rules:
+    #     - {{type: documentation, name: "*-docs"}}
+    #   # Owner by project, before the project's teams (default team first), the owner
+    #   # most sibling catalog files name, and fallback_owner. Nothing is made up: with
+    #   # no owner, a repository gets no file and the report says so.
+    #   owners: {{Payments: group:default/payments}}
+    #   fallback_owner: group:default/platform
+    #   # spec.system by project (default: the project's name).
+    #   systems: {{Payments: payments-platform}}
+    #   # spec.lifecycle by freshness (these are the defaults).
+    #   lifecycle:
+    #     active: production
+    #     inactive: production
+    #     dormant: deprecated
+    #     n/a: experimental
+
   # Through a Snyk Broker: the broker client holds the Azure DevOps token, so the
   # profile needs only the broker token, and exactly one organization.
   # - name: brokered

@@ -49,6 +49,7 @@ class Served:
         section = ""
         if generate:
             section = "    generate:\n" + textwrap.indent(textwrap.dedent(generate), " " * 6)
+        folder.mkdir(parents=True, exist_ok=True)
         file = folder / "catalog-bridge.yaml"
         file.write_text(
             "profiles:\n"
