@@ -9,6 +9,7 @@ count) before it is returned; a repository that cannot get a valid file is liste
 
 from __future__ import annotations
 
+import json
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -22,6 +23,7 @@ from bridge.azure.models import Team
 from bridge.catalog import roundtrip
 from bridge.catalog.roundtrip import RoundTripError
 from bridge.catalog.validation import ValidationOptions, validate_text
+from bridge.catalog.yamlload import parse_documents
 from bridge.config import DEFAULT_CATALOG_FILENAME, GenerateSettings
 from bridge.generate.infer import (
     Provenance,
@@ -194,20 +196,58 @@ def generation_plan(
 
 def with_name(text: str, name: str) -> str:
     """``text`` with the first document's ``metadata.name`` set to ``name`` (every other
-    byte kept): the name is unique across the estate, which no template can know."""
-    stream = roundtrip.load(text.lstrip("\n"))
+    byte kept): the name is unique across the estate, which no template can know.
+
+    A name written on one line, plain or quoted, as templates write it, is replaced in
+    place; anything else goes through the round-trip writer (much slower).
+    """
+    text = text.lstrip("\n")
+    replaced = _name_replaced_in_line(text, _scalar(name))
+    if replaced is not None:
+        return replaced
+    stream = roundtrip.load(text)
     for document in stream.documents:
         metadata = document.data.get("metadata") if isinstance(document.data, dict) else None
         if isinstance(metadata, dict):
-            metadata["name"] = _scalar(name)
+            metadata["name"] = _quoted_scalar(name)
             break
     return roundtrip.dump(stream)
 
 
+def _name_replaced_in_line(text: str, spelled: str) -> str | None:
+    for document in parse_documents(text):
+        if document.problem is not None or not isinstance(document.value, dict):
+            continue
+        metadata = document.value.get("metadata")
+        current = metadata.get("name") if isinstance(metadata, dict) else None
+        position = document.position(("metadata", "name"))
+        if not isinstance(current, str) or position is None or position.column == 0:
+            return None
+        lines = text.split("\n")
+        line = lines[position.line - 1]
+        head, rest = line[: position.column - 1], line[position.column - 1 :]
+        spellings = (current, json.dumps(current), f"'{current}'")
+        if rest.rstrip(" ") not in spellings:
+            return None
+        lines[position.line - 1] = head + spelled + rest[len(rest.rstrip(" ")) :]
+        return "\n".join(lines)
+    return None
+
+
+def _ambiguous(name: str) -> bool:
+    """True where a YAML 1.1 reader (PyYAML, many tools) would take ``name`` for something
+    else than a string: ``yes``, ``0123``, ``1e3``."""
+    return not isinstance(yaml.safe_load(name), str)
+
+
 def _scalar(name: str) -> str:
-    """``name`` as it is, or double-quoted where a YAML 1.1 reader (PyYAML, many tools)
-    would take it for something else than a string: ``yes``, ``0123``, ``1e3``."""
-    if isinstance(yaml.safe_load(name), str):
+    """``name`` spelled as a YAML scalar (names need no escaping, only quotes at times)."""
+    return f'"{name}"' if _ambiguous(name) else name
+
+
+def _quoted_scalar(name: str) -> str:
+    """``name`` for the round-trip writer: double-quoted where :func:`_ambiguous`."""
+    if not _ambiguous(name):
         return name
     # ruamel.yaml is imported on first use, as in roundtrip.
     from ruamel.yaml.scalarstring import DoubleQuotedScalarString

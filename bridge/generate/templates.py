@@ -14,6 +14,7 @@ scalar for a value put outside quotes. An undefined value is an error, not an em
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,11 +28,10 @@ from bridge.errors import InputError
 TEMPLATE_FILE = "catalog-info.yaml"
 """A template is ``<templates>/<template name>/catalog-info.yaml``."""
 
-# Characters a YAML double-quoted scalar may not hold as they are: C0/C1 controls (NEL is
-# a YAML line break), DEL, the Unicode line and paragraph separators, the BOM, surrogates.
-_ESCAPE_ORDINALS = frozenset(
-    [*range(0x20), 0x7F, *range(0x80, 0xA0), 0x2028, 0x2029, 0xFEFF, *range(0xD800, 0xE000)]
-)
+# Characters a YAML double-quoted scalar may not hold as they are: the quote and backslash,
+# C0/C1 controls (NEL is a YAML line break), DEL, the Unicode line and paragraph separators,
+# the BOM, lone surrogates.
+_NEEDS_ESCAPE = re.compile('["\\\\\x00-\x1f\x7f-\x9f\u2028\u2029\ufeff\ud800-\udfff]')
 
 
 class TemplateError(InputError):
@@ -44,18 +44,17 @@ class _Scalar(str):
     __slots__ = ()
 
 
+def _escape(match: re.Match[str]) -> str:
+    char = match.group()
+    if char in '"\\':
+        return "\\" + char
+    code = ord(char)
+    return f"\\u{code:04x}" if code > 0xFF else f"\\x{code:02x}"
+
+
 def quoted_content(value: str) -> str:
     """``value`` escaped for the inside of a YAML double-quoted scalar."""
-    out = []
-    for char in value:
-        code = ord(char)
-        if char in '"\\':
-            out.append("\\" + char)
-        elif code in _ESCAPE_ORDINALS:
-            out.append(f"\\u{code:04x}" if code > 0xFF else f"\\x{code:02x}")
-        else:
-            out.append(char)
-    return "".join(out)
+    return _NEEDS_ESCAPE.sub(_escape, value)
 
 
 def dump(value: Any) -> _Scalar:
