@@ -114,8 +114,8 @@ def _report_generation(sync: Measured, generate: Measured, projects: int) -> boo
         f"generate: {generate.seconds:6.1f} s, {generate.requests:,} requests "
         f"({teams} teams requests), CPU {generate.cpu_seconds:.1f} s, "
         f"peak RSS {generate.peak_rss_mb:.0f} MB; {len(report['files']):,} files generated, "
-        f"{len(report['skipped'])} skipped; generation beyond the sync: "
-        f"{generate.seconds - sync.seconds:+.1f} s"
+        f"{len(report['skipped'])} skipped; CPU beyond the sync's: "
+        f"{generate.cpu_seconds - sync.cpu_seconds:+.1f} s"
     )
     extra = generate.requests - sync.requests
     same_routes = {k: v for k, v in generate.by_route.items() if k != TEAMS_ROUTE} == {

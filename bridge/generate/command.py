@@ -21,7 +21,7 @@ from bridge.generate.plan import (
     generation_plan,
 )
 from bridge.generate.report import render_json, render_text
-from bridge.generate.writer import IntoResult, write_into, write_output
+from bridge.generate.writer import IntoResult, check_replaceable, write_into, write_output
 from bridge.gitrepo import GitRepository
 from bridge.sync.command import run_cancellable
 from bridge.sync.engine import SyncOptions, SyncResult, synchronize
@@ -124,6 +124,8 @@ def generate_command(
         raise UsageError("give exactly one of --output DIR and --into CATALOG_REPO")
     if commit_branch is not None and into is None:
         raise UsageError("--commit-branch needs --into")
+    if output is not None:
+        check_replaceable(output.absolute())  # before the run, not after it
     config = load_config(config_file, environ=environ, profiles=list(profiles) or None)
     options = replace(options, organizations=config.organization_filter(options.organizations))
     write_notes(config.notes, stderr)

@@ -72,7 +72,7 @@ def write_output(files: Sequence[GeneratedFile], destination: Path) -> dict[str,
     output.
     """
     destination = destination.absolute()
-    _check_replaceable(destination)
+    check_replaceable(destination)
     tree = {relative_path(file): file.text for file in files}
     written = {file.repository_id: str(destination / relative_path(file)) for file in files}
     try:
@@ -97,7 +97,9 @@ def write_output(files: Sequence[GeneratedFile], destination: Path) -> dict[str,
     return written
 
 
-def _check_replaceable(destination: Path) -> None:
+def check_replaceable(destination: Path) -> None:
+    """Refuse (:class:`UsageError`) an ``--output`` folder holding anything but an earlier
+    run's output: checked before the run, and again before writing."""
     if not destination.exists():
         return
     if not destination.is_dir():
