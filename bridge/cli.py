@@ -308,8 +308,9 @@ def generate(
     output: Annotated[
         Path | None,
         typer.Option(
-            help="Write a new monorepo of catalogs here: DIR/<org>/<project>/<name>/"
-            "catalog-info.yaml and DIR/catalog-info.yaml, a Location reaching them all.",
+            help="Write a new monorepo of catalogs here: "
+            "`DIR/<org>/<project>/<name>/catalog-info.yaml` and `DIR/catalog-info.yaml`, "
+            "a Location reaching them all.",
         ),
     ] = None,
     into: Annotated[
