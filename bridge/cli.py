@@ -7,6 +7,7 @@ import os
 import signal
 import sys
 from enum import StrEnum
+from pathlib import Path
 from typing import Annotated, Protocol, cast
 
 import typer
@@ -352,6 +353,85 @@ def propose(
             config_file=config,
             profiles=profile or (),
             request=request,
+            environ=os.environ,
+            stdout=sys.stdout,
+            stderr=sys.stderr,
+            verbose=verbose,
+        )
+    )
+
+
+class ReportFormat(StrEnum):
+    """Formats of the ``generate`` provenance report."""
+
+    text = "text"
+    json = "json"
+
+
+@app.command(
+    epilog=_examples(
+        "catalog-bridge generate --output catalogs/",
+        "catalog-bridge generate --org fabrikam --into ../catalogs --commit-branch add-catalogs",
+        "catalog-bridge generate --output catalogs/ --report-format json | jq .skipped",
+    ),
+)
+def generate(
+    config: ConfigOption = None,
+    profile: Annotated[
+        list[str] | None,
+        typer.Option(help="Use only this profile (repeatable; default: every profile)."),
+    ] = None,
+    org: Annotated[
+        list[str] | None,
+        typer.Option(help="Only this organization (repeatable; default: all of them)."),
+    ] = None,
+    output: Annotated[
+        Path | None,
+        typer.Option(
+            help="Write a new monorepo of catalogs here: "
+            "`DIR/<org>/<project>/<name>/catalog-info.yaml` and `DIR/catalog-info.yaml`, "
+            "a Location reaching them all.",
+        ),
+    ] = None,
+    into: Annotated[
+        Path | None,
+        typer.Option(
+            help="Add the files to this existing monorepo of catalogs (a git working tree) "
+            "and list them in its Location file; other files stay byte-identical.",
+        ),
+    ] = None,
+    location: Annotated[
+        str,
+        typer.Option(help="With --into: the Location file, relative to CATALOG_REPO."),
+    ] = "catalog-info.yaml",
+    commit_branch: Annotated[
+        str | None,
+        typer.Option(metavar="NAME", help="With --into: commit the changes on a new branch."),
+    ] = None,
+    report_format: Annotated[
+        ReportFormat, typer.Option(help="The provenance report: text or json.")
+    ] = ReportFormat.text,
+    concurrency: Annotated[
+        int | None,
+        typer.Option(min=1, max=64, help="Requests in flight per host and token (default 16)."),
+    ] = None,
+    verbose: Annotated[bool, VerboseOption] = False,
+) -> None:
+    """Generate a valid catalog file for every repository without one, from templates, and
+    print where each value came from."""
+    from bridge.generate.command import generate_command
+    from bridge.sync.engine import SyncOptions
+
+    raise typer.Exit(
+        generate_command(
+            config_file=config,
+            profiles=profile or (),
+            options=SyncOptions(organizations=frozenset(org or ()), concurrency=concurrency),
+            output=output,
+            into=into,
+            location=location,
+            commit_branch=commit_branch,
+            report_format=report_format.value,
             environ=os.environ,
             stdout=sys.stdout,
             stderr=sys.stderr,

@@ -85,6 +85,7 @@ _PROFILE_KEYS = (
     "ca_file",
     "developers_days",
     "propose",
+    "generate",
 )
 _BROKER_KEYS = ("url", "token_env", "token_file")
 _BACKSTAGE_KEYS = ("filename", "attributes", "fields")
@@ -148,6 +149,77 @@ class BackstageSettings:
     fields: Mapping[str, FieldPath] = field(default_factory=lambda: DEFAULT_FIELDS)
 
 
+# --- generate: catalog files from templates (issue 9) ----------------------------------------
+
+FRESHNESS_VALUES = ("active", "inactive", "dormant", "n/a")
+DEFAULT_LIFECYCLE: Mapping[str, str] = MappingProxyType(
+    {
+        "active": "production",
+        "inactive": "production",
+        "dormant": "deprecated",
+        "n/a": "experimental",
+    }
+)
+"""Lifecycle by freshness unless the profile's ``generate.lifecycle`` says otherwise."""
+DEFAULT_TEMPLATE = "service"
+_GENERATE_KEYS = (
+    "templates",
+    "default_template",
+    "rules",
+    "owners",
+    "systems",
+    "fallback_owner",
+    "lifecycle",
+    "type_rules",
+)
+_RULE_KEYS = ("template", "project", "name", "language")
+_TYPE_RULE_KEYS = ("type", "project", "name", "languages")
+
+
+@dataclass(frozen=True, slots=True)
+class TemplateRule:
+    """Use ``template`` for repositories matching every condition given: ``project`` (a
+    project name), ``name`` (a glob on the repository name), ``language`` (the repository's
+    main language); all case-insensitive."""
+
+    template: str
+    project: str | None = None
+    name: str | None = None
+    language: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class TypeRule:
+    """``spec.type`` for repositories matching every condition given: ``project``,
+    ``name`` (a glob on the repository name) and ``languages`` (the main language is one)."""
+
+    type: str
+    project: str | None = None
+    name: str | None = None
+    languages: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class GenerateSettings:
+    """A profile's ``generate`` section: how catalog files are generated.
+
+    ``templates`` is None for the bundled templates. ``owners`` and ``systems`` map project
+    names (compared case-insensitively) to an owner reference and a system name.
+    """
+
+    templates: Path | None = None
+    default_template: str = DEFAULT_TEMPLATE
+    rules: tuple[TemplateRule, ...] = ()
+    owners: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
+    systems: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
+    fallback_owner: str | None = None
+    lifecycle: Mapping[str, str] = field(default_factory=lambda: DEFAULT_LIFECYCLE)
+    type_rules: tuple[TypeRule, ...] = ()
+
+
+# --- end of generate ---------------------------------------------------------------------------
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Profile:
     """One integration profile, with its tokens already resolved.
@@ -168,6 +240,7 @@ class Profile:
     ca_file: Path | None = None
     developers_days: int = 0
     propose: ProposeSettings = field(default_factory=ProposeSettings)
+    generate: GenerateSettings = field(default_factory=GenerateSettings)
 
     @property
     def all_organizations(self) -> bool:
@@ -355,6 +428,7 @@ class _Draft:
     ca_file: str | None
     developers_days: int
     propose: ProposeSettings = field(default_factory=ProposeSettings)
+    generate: GenerateSettings = field(default_factory=GenerateSettings)
     complete: bool = True
 
 
@@ -491,6 +565,9 @@ class _Loader:
         days = self.integer(profile, path, "developers_days", 0, low=0, high=MAX_DEVELOPERS_DAYS)
         ca_file = self.string(profile, path, "ca_file")
         propose = self._propose(profile.get("propose"), (*path, "propose"))
+        generate = GenerateSettings()
+        if profile.get("generate") is not None:
+            generate = self._generate(profile["generate"], (*path, "generate"))
         return name, _Draft(
             index=index,
             name=name,
@@ -505,6 +582,7 @@ class _Loader:
             ca_file=ca_file,
             developers_days=days,
             propose=propose,
+            generate=generate,
         )
 
     def _organizations(self, profile: Mapping[str, Any], path: KeyPath) -> tuple[str, ...] | None:
@@ -718,6 +796,100 @@ class _Loader:
                 overrides[name] = field_path
         return overrides
 
+    # -- generate (issue 9) ---------------------------------------------------------------
+
+    def _generate(self, raw: Any, path: KeyPath) -> GenerateSettings:
+        section = self.mapping(raw, path, _GENERATE_KEYS)
+        if section is None:
+            return GenerateSettings()
+        templates = self.string(section, path, "templates")
+        lifecycle = dict(DEFAULT_LIFECYCLE)
+        for freshness, value in self._names_map(section, path, "lifecycle").items():
+            if freshness not in FRESHNESS_VALUES:
+                self.add(
+                    (*path, "lifecycle", freshness),
+                    _unknown("freshness", freshness, FRESHNESS_VALUES),
+                    at_key=True,
+                )
+            lifecycle[freshness] = value
+        return GenerateSettings(
+            templates=None if templates is None else (self.base_dir / templates).absolute(),
+            default_template=self.string(section, path, "default_template") or DEFAULT_TEMPLATE,
+            rules=tuple(
+                TemplateRule(
+                    item["template"], item.get("project"), item.get("name"), item.get("language")
+                )
+                for item in self._rules(section, path, "rules", _RULE_KEYS, "template")
+            ),
+            owners=MappingProxyType(self._names_map(section, path, "owners", lower=True)),
+            systems=MappingProxyType(self._names_map(section, path, "systems", lower=True)),
+            fallback_owner=self.string(section, path, "fallback_owner"),
+            lifecycle=MappingProxyType(lifecycle),
+            type_rules=tuple(
+                TypeRule(
+                    item["type"],
+                    item.get("project"),
+                    item.get("name"),
+                    tuple(item.get("languages") or ()),
+                )
+                for item in self._rules(section, path, "type_rules", _TYPE_RULE_KEYS, "type")
+            ),
+        )
+
+    def _names_map(
+        self, section: Mapping[str, Any], path: KeyPath, key: str, *, lower: bool = False
+    ) -> dict[str, str]:
+        """A mapping of names to non-empty strings (keys lower-cased when ``lower``)."""
+        raw = section.get(key)
+        if raw is None:
+            return {}
+        if not isinstance(raw, dict):
+            self.add((*path, key), f"must be a mapping of names to strings, not {_kind(raw)}")
+            return {}
+        out: dict[str, str] = {}
+        for name, value in raw.items():
+            if not isinstance(value, str) or not value.strip():
+                self.add((*path, key, name), f"must be a non-empty string, not {_kind(value)}")
+            else:
+                out[str(name).lower() if lower else str(name)] = value
+        return out
+
+    def _rules(
+        self,
+        section: Mapping[str, Any],
+        path: KeyPath,
+        key: str,
+        allowed: Sequence[str],
+        required: str,
+    ) -> list[dict[str, Any]]:
+        """A list of rule mappings, each with ``required`` and string conditions."""
+        raw = section.get(key)
+        if raw is None:
+            return []
+        if not isinstance(raw, list):
+            self.add((*path, key), f"must be a list of rules, not {_kind(raw)}")
+            return []
+        rules = []
+        for index, item in enumerate(raw):
+            where = (*path, key, index)
+            rule = self.mapping(item, where, allowed)
+            if rule is None:
+                continue
+            before = len(self.problems)
+            self.string(rule, where, required, required=True)
+            for condition in allowed:
+                value = rule.get(condition)
+                if condition == "languages":
+                    if value is not None and (
+                        not isinstance(value, list) or not all(isinstance(v, str) for v in value)
+                    ):
+                        self.add((*where, condition), "must be a list of language names")
+                elif condition != required and value is not None and not isinstance(value, str):
+                    self.add((*where, condition), f"must be a string, not {_kind(value)}")
+            if len(self.problems) == before:
+                rules.append(rule)
+        return rules
+
     # -- typed accessors ----------------------------------------------------------------
 
     def mapping(
@@ -863,6 +1035,7 @@ class _Loader:
             ca_file=ca_file,
             developers_days=draft.developers_days,
             propose=draft.propose,
+            generate=draft.generate,
         )
 
     def _secret(self, ref: _TokenRef, profile: str, *, fallback: bool) -> Secret | None:
@@ -984,6 +1157,37 @@ profiles:
         lifecycle: spec.lifecycle
         owner: spec.owner
         application: spec.system
+
+    # Generating catalog files for repositories without one (`catalog-bridge generate`).
+    # Every key is optional; uncomment to change what is inferred.
+    # generate:
+    #   # A folder of templates, each <name>/catalog-info.yaml (default: the bundled
+    #   # service, library and website templates).
+    #   templates: catalog-templates/
+    #   # The template when no rule matches and none is named after the inferred type.
+    #   default_template: service
+    #   # The first matching rule picks the template: project, name (a glob on the
+    #   # repository name) and language (its main language), all case-insensitive.
+    #   rules:
+    #     - {{template: website, name: "*-web"}}
+    #     - {{template: library, project: Platform, language: Go}}
+    #   # spec.type: the first matching rule (project, name, languages), else from the
+    #   # main language (HTML, CSS...: website) and the name (*-lib, *-sdk: library).
+    #   type_rules:
+    #     - {{type: documentation, name: "*-docs"}}
+    #   # Owner by project, before the project's teams (default team first), the owner
+    #   # most sibling catalog files name, and fallback_owner. Nothing is made up: with
+    #   # no owner, a repository gets no file and the report says so.
+    #   owners: {{Payments: group:default/payments}}
+    #   fallback_owner: group:default/platform
+    #   # spec.system by project (default: the project's name).
+    #   systems: {{Payments: payments-platform}}
+    #   # spec.lifecycle by freshness (these are the defaults).
+    #   lifecycle:
+    #     active: production
+    #     inactive: production
+    #     dormant: deprecated
+    #     n/a: experimental
 
   # Through a Snyk Broker: the broker client holds the Azure DevOps token, so the
   # profile needs only the broker token, and exactly one organization.

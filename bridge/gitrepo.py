@@ -3,8 +3,10 @@
 Reading goes straight to the object database (one ``git ls-tree``/``ls-files`` for a
 listing, git's persistent ``cat-file --batch`` process for the blobs), so a catalog is read
 as it is at a commit, a tag, a branch or in the staged index without a checkout and without
-touching the working tree. Everything here is read-only, except :func:`fetch_into_cache`,
-which keeps a bare copy of a remote repository (Azure Repos) in the user's cache.
+touching the working tree. Two operations write: :func:`fetch_into_cache`, which keeps a
+bare copy of a remote repository (Azure Repos) in the user's cache, and
+:meth:`GitRepository.commit_on_branch`, which commits files a command wrote
+(``generate --into --commit-branch``) on a new branch.
 
 A remote's token travels only as an ``Authorization`` header handed to git through
 ``GIT_CONFIG_*`` environment variables: never in the URL, the command line (visible to other
@@ -21,7 +23,7 @@ import signal
 import ssl
 import subprocess
 import sys
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
@@ -154,6 +156,29 @@ class GitRepository:
                 if kind == "blob":
                     entries[path] = TreeEntry(blob, mode == _SYMLINK)
         return dict(sorted(entries.items()))
+
+    def commit_on_branch(self, branch: str, paths: Sequence[str], message: str) -> str:
+        """Switch the work tree to a new ``branch`` made at ``HEAD`` (local changes are kept)
+        and commit ``paths`` (relative to the root) only; returns the new commit's id.
+
+        A branch that already exists, or a name git refuses, is a :class:`UsageError`.
+        """
+        git_cmd = self._repo.git
+        try:
+            git_cmd.check_ref_format("--branch", branch)
+        except GitCommandError:
+            raise UsageError(f"{self.path}: {branch!r} is not a valid branch name") from None
+        if branch in (head.name for head in self._repo.heads):
+            raise UsageError(f"{self.path}: branch {branch!r} already exists")
+        try:
+            git_cmd.switch("-c", branch)
+            git_cmd.add("--", *paths)
+            # --only: the staged changes of other files stay staged, out of this commit.
+            git_cmd.commit("--only", "-m", message, "--", *paths)
+        except GitCommandError as error:
+            detail = (error.stderr or str(error)).strip()
+            raise InputError(f"{self.path}: git could not commit on {branch!r}: {detail}") from None
+        return self.resolve("HEAD")
 
     def read(self, blob: str, max_bytes: int | None = None) -> bytes | int:
         """A blob's content, or its size when that is over ``max_bytes``.

@@ -20,7 +20,8 @@ def _run(*args: str) -> subprocess.CompletedProcess[str]:
 
 def test_validate_does_not_import_the_progress_bar_library() -> None:
     # rich draws the progress bar of long commands; the pre-commit hook must not pay for it.
-    result = _run("-X", "importtime", "-m", "bridge", "validate", "templates/catalog-info.yaml")
+    template = "templates/service/catalog-info.yaml"
+    result = _run("-X", "importtime", "-m", "bridge", "validate", template)
     assert result.returncode == 0, result.stderr
     modules = [line.rsplit("|", 1)[-1].strip() for line in result.stderr.splitlines()]
     assert "bridge.cli" in modules

@@ -217,6 +217,21 @@ class AzureDevOpsClient:
         async for item in self._continued(call, "projects"):
             yield models.parse_project(item)
 
+    async def teams(self, project: str) -> list[models.Team]:
+        """The first page (up to 100) of ``project``'s teams, the default team first, in one
+        request: enough to name an owner."""
+        reply = await self._engine.send(
+            Call(
+                "GET",
+                Service.CORE,
+                f"_apis/projects/{segment(project)}/teams",
+                versions.DEFAULT,
+                self._where(project),
+                _PROJECT_READ,
+            )
+        )
+        return [models.parse_team(item) for item in models.envelope(reply.data, "teams")]
+
     async def repositories(self, project: str | None = None) -> AsyncIterator[models.Repository]:
         """The repositories of ``project``, or of the whole organization (one unpaged list)."""
         path = "_apis/git/repositories"

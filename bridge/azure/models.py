@@ -113,6 +113,15 @@ class Project:
 
 
 @dataclass(frozen=True, slots=True)
+class Team:
+    """A team of a project (``WebApiTeam``)."""
+
+    id: str
+    name: str
+    description: str | None
+
+
+@dataclass(frozen=True, slots=True)
 class Repository:
     """A Git repository; ``default_branch`` is a full ref, None on an empty repository."""
 
@@ -336,6 +345,14 @@ def parse_project(data: object) -> Project:
         state=item.opt_text("state"),
         visibility=item.opt_text("visibility"),
         last_update_time=item.when("lastUpdateTime"),
+    )
+
+
+def parse_team(data: object) -> Team:
+    """A ``WebApiTeam``."""
+    item = _Fields(data, "team")
+    return Team(
+        id=item.text("id"), name=item.text("name"), description=item.opt_text("description")
     )
 
 

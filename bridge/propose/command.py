@@ -96,20 +96,26 @@ def pull_request_options(profile: Profile, request: ProposeRequest) -> PullReque
 
 
 async def _generated_files(
-    entities: Sequence[Mapping[str, Any]], profile: Profile
-) -> Sequence[ProposedFile]:
-    """The catalog files generated for the repositories of ``entities`` that have none.
+    entities: Sequence[Mapping[str, Any]], profile: Profile, stats: RequestStats
+) -> tuple[Sequence[ProposedFile], list[Skipped]]:
+    """The catalog files generated for the repositories of ``entities`` that have none, and
+    the repositories that get none, with the reason (no owner could be inferred, a template
+    gives an invalid entity, the project's teams could not be read).
 
-    The one seam to the generation library (``bridge.generate.plan_generation``); async so
-    that the teams it needs can be read here (``profile.client(organization)``). Until the
-    library is part of the build there is nothing to generate from.
+    The one seam to the generation library: it reads the teams it needs (one request per
+    project) through the profile's client.
     """
     if not any(entity["catalog"]["status"] == MISSING_FILE for entity in entities):
-        return []
-    raise UsageError(
-        "generating catalog files needs the generation library (bridge.generate), which this "
-        "build does not include"
-    )
+        return [], []
+    from bridge.generate.command import plan_for_profile
+
+    plan, team_failures = await plan_for_profile(profile, entities, SyncOptions(), stats)
+    skipped = [
+        Skipped(f"{item.organization}/{item.project}/{item.repository}", item.reason)
+        for item in plan.skipped
+    ]
+    skipped += [Skipped(*failure.split(": ", 1)) for failure in team_failures]
+    return plan.files, skipped
 
 
 async def propose(profiles: Sequence[Profile], request: ProposeRequest) -> ProposeReport:
@@ -129,8 +135,9 @@ async def propose(profiles: Sequence[Profile], request: ProposeRequest) -> Propo
         )
         if report.sync_exit_code == EXIT_OK:
             report.sync_exit_code = result.exit_code
-        proposals, skipped = additions(await _generated_files(entities, profile), entities)
-        report.skipped.extend(skipped)
+        generated, unplanned = await _generated_files(entities, profile, report.stats)
+        proposals, skipped = additions(generated, entities)
+        report.skipped += unplanned + skipped
         options = pull_request_options(profile, request)
         by_org: dict[str, list[Proposal]] = {}
         for proposal in proposals:

@@ -10,7 +10,7 @@ import tempfile
 from collections.abc import Coroutine, Mapping, Sequence
 from dataclasses import replace
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any, TextIO, TypeVar
 
 from bridge.config import Config, load_config
 from bridge.errors import EXIT_OK, Terminated
@@ -21,6 +21,7 @@ from bridge.sync.summary import render_summary
 from bridge.terminal import request_log, write_notes
 
 _DEMO_TOKEN_ENV = "CATALOG_BRIDGE_DEMO_PAT"
+T = TypeVar("T")
 
 
 def run_sync(
@@ -45,7 +46,9 @@ def run_sync(
     line = ProgressBar(stderr) if progress else None
     try:
         with open_sink(output_format, output) as sink:
-            result = _run(synchronize(config.profiles, options, sink.write, progress=line))
+            result = run_cancellable(
+                synchronize(config.profiles, options, sink.write, progress=line)
+            )
             if result.synced_nothing:
                 # Keep the previous output rather than replace it with an empty one.
                 sink.abort()
@@ -57,14 +60,14 @@ def run_sync(
     return result
 
 
-def _run(sync: Coroutine[Any, Any, SyncResult]) -> SyncResult:
-    """``asyncio.run(sync)``, SIGTERM stopping it the way asyncio stops a run on Ctrl-C: the
+def run_cancellable(work: Coroutine[Any, Any, T]) -> T:
+    """``asyncio.run(work)``, SIGTERM stopping it the way asyncio stops a run on Ctrl-C: the
     main task is cancelled, so every task unwinds in order (a signal handler raising in the
     middle of the event loop's own code could leave it unable to finish); then
     :class:`~bridge.errors.Terminated` is raised."""
     terminated = False
 
-    async def main() -> SyncResult:
+    async def main() -> T:
         nonlocal terminated
         task = asyncio.current_task()
         loop = asyncio.get_running_loop()
@@ -80,7 +83,7 @@ def _run(sync: Coroutine[Any, Any, SyncResult]) -> SyncResult:
         with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
             loop.add_signal_handler(signal.SIGTERM, stop)
         try:
-            return await sync
+            return await work
         finally:
             if loop.remove_signal_handler(signal.SIGTERM) and previous is not None:
                 signal.signal(signal.SIGTERM, previous)  # removing it reset the default

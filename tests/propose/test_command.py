@@ -12,12 +12,13 @@ from typing import Any
 
 import pytest
 
+from bridge.azure.stats import RequestStats
 from bridge.config import Profile, load_config
 from bridge.emulator import RunningEmulator
 from bridge.errors import EXIT_OK, ConfigError, UsageError
 from bridge.propose import command
 from bridge.propose.command import ProposeRequest, propose_command
-from bridge.propose.plan import ProposedFile
+from bridge.propose.plan import ProposedFile, Skipped
 from tests.propose.conftest import (
     BRANCH,
     WEB_CATALOG,
@@ -34,8 +35,10 @@ ENV = "PROPOSE_TEST_PAT"
 
 @pytest.fixture(autouse=True)
 def hand_made_generation(monkeypatch: pytest.MonkeyPatch) -> None:
-    async def files(entities: Sequence[Mapping[str, Any]], profile: Profile) -> list[ProposedFile]:
-        return list(generated(list(entities)))
+    async def files(
+        entities: Sequence[Mapping[str, Any]], profile: Profile, stats: RequestStats
+    ) -> tuple[list[ProposedFile], list[Skipped]]:
+        return list(generated(list(entities))), []
 
     monkeypatch.setattr(command, "_generated_files", files)
 

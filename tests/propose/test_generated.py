@@ -1,0 +1,56 @@
+"""propose with the real generation library behind its seam (the other tests hand-make files)."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import yaml
+
+from bridge.catalog.validation import validate_text
+from bridge.emulator import RunningEmulator
+from bridge.errors import EXIT_OK
+from bridge.propose.command import ProposeRequest, propose_command
+from tests.propose.conftest import BRANCH, WRITER, estate_repository, pull_requests
+
+ENV = "PROPOSE_GENERATED_PAT"
+
+
+def test_missing_files_are_generated_with_their_provenance(
+    tmp_path: Path, emulator: RunningEmulator
+) -> None:
+    config = tmp_path / "catalog-bridge.yaml"
+    config.write_text(
+        "profiles:\n"
+        "  - name: shop\n"
+        "    organizations: [contoso]\n"
+        f"    api_url: {emulator.base_url}/\n"
+        f"    token_env: {ENV}\n"
+        "    propose: {enabled: true}\n",
+        encoding="utf-8",
+    )
+    out, err = io.StringIO(), io.StringIO()
+    code = propose_command(
+        config_file=str(config),
+        profiles=(),
+        request=ProposeRequest(apply=True),
+        environ={ENV: WRITER},
+        stdout=out,
+        stderr=err,
+    )
+    assert code == EXIT_OK, err.getvalue()
+    for name in ("cart", "checkout"):
+        [pr] = pull_requests(emulator, "contoso", name)
+        # The description lists each inferred value with its source: the owner came from
+        # the project's default team, as the generation library infers it.
+        assert "teams" in pr.description.lower(), pr.description
+        history = estate_repository(emulator, "contoso", name).history
+        proposed = history.commits[history.refs[f"refs/heads/{BRANCH}"]].tree["/catalog-info.yaml"]
+        text = proposed.decode("utf-8")
+        assert text.startswith("#")  # says it was generated, for the reviewer
+        [document] = validate_text(text, location=f"file:{name}/catalog-info.yaml")
+        assert document.ok, document
+        entity = yaml.safe_load(text)
+        assert entity["metadata"]["name"] == name
+        assert entity["metadata"]["annotations"]["dev.azure.com/project-repo"] == f"Shop/{name}"
+        assert entity["spec"]["owner"] == "group:default/shop-team"  # the default team
