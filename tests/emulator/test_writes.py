@@ -7,6 +7,7 @@ from typing import Any
 
 import httpx
 
+from bridge.emulator.git_writes import COMMIT_OBJECT_BYTES
 from bridge.emulator.history import ZERO_ID
 from tests.emulator.conftest import API, READER, auth
 
@@ -132,7 +133,7 @@ def test_first_push_to_an_empty_repository(client: httpx.Client) -> None:
     )
     assert answer.status_code == 201
     repo = client.get(sandbox, params=API).json()
-    assert repo["defaultBranch"] == "refs/heads/main" and repo["size"] == len(NEW_FILE)
+    assert repo["defaultBranch"] == "refs/heads/main" and repo["size"] == len(NEW_FILE) + COMMIT_OBJECT_BYTES
     assert (
         client.get(f"{sandbox}/items", params={**API, "path": "/catalog-info.yaml"}).text
         == NEW_FILE
