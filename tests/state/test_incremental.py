@@ -5,11 +5,22 @@ changed it reads no catalog file, no commit and no language metrics."""
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 
-from tests.state.support import CATALOG_PATH, Bed, catalog, serving_bed
+from bridge.config import load_config
+from bridge.state.run import StateRun
+from bridge.state.store import StateStore
+from tests.state.support import (
+    CATALOG_PATH,
+    TOKEN_ENV,
+    Bed,
+    catalog,
+    serving_bed,
+    write_config,
+)
 
 
 @pytest.fixture
@@ -183,9 +194,46 @@ def test_without_search_every_file_is_read_and_the_summary_says_so_once(
     assert result.reads["catalog read"] == 14
 
 
-def test_full_reads_everything_and_a_stale_full_run_forces_one(bed: Bed, tmp_path: Path) -> None:
+def test_full_reads_everything(bed: Bed, tmp_path: Path) -> None:
     state = tmp_path / "state.db"
     bed.sync(state)
     _, forced, _ = bed.sync(state, full=True)
     assert not forced.incremental
     assert sum(forced.reads.values()) == 0  # counted for incremental runs only
+
+
+def test_a_full_refresh_is_due_full_refresh_days_after_the_last_full_run(
+    bed: Bed, tmp_path: Path
+) -> None:
+    state = tmp_path / "state.db"
+    bed.sync(state)
+    with StateStore.open(state, read_only=True) as reader:
+        started = reader.runs(1)[0].started_at
+    moment = [started]
+    with StateStore.open(state, clock=lambda: moment[0]) as store:
+
+        def begin(days_later: float) -> bool:
+            moment[0] = started + timedelta(days=days_later)
+            run = StateRun.begin(
+                store, bed.config.profiles, full=False, full_refresh_days=7, now=moment[0]
+            )
+            store.finish_run(run.run_id, {}, 0, [])
+            return run.incremental
+
+        assert begin(6.9)
+        assert not begin(7.1)  # a full run: the next ones count from it
+        assert begin(7.2)
+
+
+def test_a_changed_configuration_reads_everything_again(bed: Bed, tmp_path: Path) -> None:
+    state = tmp_path / "state.db"
+    bed.sync(state)
+    # Fewer attributes: every stored entity was made under another configuration.
+    write_config(tmp_path, bed.emulator.base_url)
+    text = bed.config_file.read_text().replace(", application]", "]")
+    bed.config_file.write_text(text)
+    bed.config = load_config(bed.config_file, environ={TOKEN_ENV: bed.token})
+    incremental, result, _ = bed.sync(state)
+    full, _, _ = bed.sync(None)
+    assert incremental == full
+    assert result.reads["catalog reused"] == 0 and result.reads["commit reused"] == 0
