@@ -3,6 +3,7 @@ run killed (SIGKILL, a real process) at any point leaving a consistent database.
 
 from __future__ import annotations
 
+import io
 import os
 import signal
 import sqlite3
@@ -18,6 +19,7 @@ import pytest
 
 from bridge.emulator import EmulatorOptions, FaultOptions
 from bridge.errors import InputError, LockedError
+from bridge.state.command import runs_command
 from bridge.state.schema import SCHEMA_VERSION
 from bridge.state.store import StateStore, repository_key
 from tests.state.support import TOKEN_ENV, serving_bed
@@ -185,6 +187,9 @@ def test_a_run_killed_at_any_point_leaves_a_consistent_state_and_the_next_conver
             killed = store.runs(1)[0]
             assert killed.finished_at is None
             assert store.last_run() is not None and store.last_run().id < killed.id  # type: ignore[union-attr]
+        listing = io.StringIO()
+        runs_command(state, limit=1, out=listing)
+        assert listing.getvalue().endswith(" interrupted (never finished)\n")
         after, result, _ = bed.sync(state)
         full, _, _ = bed.sync(None)
         assert after == full == primed
