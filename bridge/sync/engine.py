@@ -36,7 +36,6 @@ from bridge.azure.models import (
     Project,
     ProjectLanguages,
     Repository,
-    Signature,
 )
 from bridge.config import DEFAULT_CATALOG_FILENAME, Profile
 from bridge.errors import (
@@ -46,6 +45,13 @@ from bridge.errors import (
     EmptyRepositoryError,
     combined_exit_code,
     leading_error,
+)
+from bridge.state.records import (
+    author_commit,
+    author_record,
+    commit_from,
+    commit_record,
+    stored_shares,
 )
 from bridge.state.run import StateRun
 from bridge.state.signals import CatalogIndex, catalog_index, listing, listing_changed, renamed
@@ -346,7 +352,7 @@ class _Run:
                 assert self.reuse is not None
                 stored = self.reuse.previous(profile.name, organization.name, repository.id)
                 assert stored is not None  # else the project changed
-                shares, missing_languages = _stored_shares(stored.entity["languages"]), None
+                shares, missing_languages = stored_shares(stored.entity["languages"]), None
             else:
                 shares, missing_languages = _shares(project_languages, repository)
             if missing_languages is not None:
@@ -391,9 +397,11 @@ class _Run:
         plan = _Plan()
         if not listing_changed(before, repository):
             # No push since: the latest commit and the commit list are the same.
-            plan.last_commit = _Known(_commit_from(info.get("last_commit")))
+            plan.last_commit = _Known(commit_from(info.get("last_commit")))
             if "developer_commits" in info:
-                plan.developer_commits = [_dated(entry) for entry in info["developer_commits"]]
+                plan.developer_commits = [
+                    author_commit(entry) for entry in info["developer_commits"]
+                ]
         catalog = stored.entity["catalog"]
         if organization.catalogs is None or renamed(before, repository) or catalog["path"] != path:
             return plan  # the location the file is validated at changed: validate again
@@ -462,7 +470,7 @@ class _Run:
             reads.last_commit = commit
         self._count(reads, "commit", plan.last_commit is None)
         if reads.last_commit is not None:
-            reads.read_info["last_commit"] = _commit_record(reads.last_commit)
+            reads.read_info["last_commit"] = commit_record(reads.last_commit)
         if since is not None:
             listed = plan.developer_commits
             if listed is not None:
@@ -481,7 +489,7 @@ class _Run:
             self._count(reads, "commit list", plan.developer_commits is None)
             if listed is not None:
                 reads.developers = developers(listed)
-                reads.read_info["developer_commits"] = [_author_record(c) for c in listed]
+                reads.read_info["developer_commits"] = [author_record(c) for c in listed]
         return reads
 
     def _count(self, reads: _Reads, what: str, read: bool) -> None:
@@ -537,55 +545,6 @@ class _Plan:
 
 def _key(organization: _Organization, repository: Repository) -> str:
     return repository_key(organization.profile.name, organization.name, repository.id)
-
-
-def _iso_or_none(moment: datetime | None) -> str | None:
-    return None if moment is None else moment.isoformat()
-
-
-def _time_or_none(text: str | None) -> datetime | None:
-    return None if text is None else datetime.fromisoformat(text)
-
-
-def _commit_record(commit: Commit) -> dict[str, Any]:
-    """What the state keeps of the latest commit: what the entity is made from."""
-    return {
-        "id": commit.id,
-        "author_date": _iso_or_none(commit.author.date),
-        "committer_date": _iso_or_none(commit.committer.date),
-    }
-
-
-def _commit_from(record: dict[str, Any] | None) -> Commit | None:
-    if record is None:
-        return None
-    author = Signature(None, None, _time_or_none(record["author_date"]))
-    committer = Signature(None, None, _time_or_none(record["committer_date"]))
-    return Commit(record["id"], author, committer, "", False)
-
-
-def _author_record(commit: Commit) -> dict[str, Any]:
-    """What the state keeps of a commit in the developers window: its author."""
-    author = commit.author
-    return {
-        "id": commit.id,
-        "name": author.name,
-        "email": author.email,
-        "date": _iso_or_none(author.date),
-    }
-
-
-def _dated(record: dict[str, Any]) -> Commit:
-    author = Signature(record["name"], record["email"], _time_or_none(record["date"]))
-    return Commit(record["id"], author, author, "", False)
-
-
-def _stored_shares(stored: dict[str, int] | None) -> tuple[LanguageShare, ...] | None:
-    """The previous entity's languages as shares (bytes, or files where it had no bytes:
-    either way the amount the entity shows)."""
-    if stored is None:
-        return None
-    return tuple(LanguageShare(name, amount, None, None) for name, amount in stored.items())
 
 
 async def _languages(client: AzureDevOpsClient, project: str) -> ProjectLanguages | BridgeError:
