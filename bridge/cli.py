@@ -249,6 +249,18 @@ def sync(
         ),
     ] = False,
     verbose: Annotated[bool, VerboseOption] = False,
+    state: Annotated[
+        str | None,
+        typer.Option(
+            metavar="PATH",
+            help="Keep the state of runs in this SQLite file (default: the configuration's "
+            "state.path, else none) and read only what changed since the last run.",
+        ),
+    ] = None,
+    full: Annotated[
+        bool,
+        typer.Option(help="With a state: read everything again (a full refresh)."),
+    ] = False,
 ) -> None:
     """Pull every repository of the configured Azure DevOps organizations, read and validate
     their catalog files, and write repository entities with Backstage application context."""
@@ -277,6 +289,8 @@ def sync(
             progress=progress,
             quiet=quiet,
             verbose=verbose,
+            state=state,
+            full=full,
         )
     )
 
@@ -478,6 +492,70 @@ def doctor(
             verbose=verbose,
         )
     )
+
+
+state_app = typer.Typer(
+    help="The state file of nightly runs (`sync --state PATH`): runs, history, pruning.",
+    no_args_is_help=True,
+)
+app.add_typer(state_app, name="state")
+StateOption = Annotated[
+    str | None,
+    typer.Option(
+        "--state", metavar="PATH", help="State file (default: the configuration's state.path)."
+    ),
+]
+
+
+@state_app.command(
+    "runs", epilog=_examples("catalog-bridge state runs --state nightly.db --limit 5")
+)
+def state_runs(
+    state: StateOption = None,
+    config: ConfigOption = None,
+    limit: Annotated[int, typer.Option(min=1, help="How many runs, newest first.")] = 20,
+) -> None:
+    """List the recorded runs: start, full or incremental, duration, requests, counts,
+    failures; a run that never finished (killed) says so."""
+    from bridge.state.command import runs_command, state_path
+
+    path = state_path(state, config, os.environ)
+    raise typer.Exit(runs_command(path, limit=limit, out=sys.stdout))
+
+
+@state_app.command(
+    "show", epilog=_examples("catalog-bridge state show contoso/Payments/payments-api")
+)
+def state_show(
+    repository: Annotated[
+        str,
+        typer.Argument(
+            help="A repository: profile/organization/id, its id, organization/project/name "
+            "or its name."
+        ),
+    ],
+    state: StateOption = None,
+    config: ConfigOption = None,
+) -> None:
+    """Show one repository's history: its entity after each run that changed it."""
+    from bridge.state.command import show_command, state_path
+
+    path = state_path(state, config, os.environ)
+    raise typer.Exit(show_command(path, repository, out=sys.stdout))
+
+
+@state_app.command("prune", epilog=_examples("catalog-bridge state prune --keep-days 30"))
+def state_prune(
+    keep_days: Annotated[int, typer.Option(min=0, help="Keep the runs of the last N days.")],
+    state: StateOption = None,
+    config: ConfigOption = None,
+) -> None:
+    """Forget runs older than N days and their history; the last run and every
+    repository's last entity are kept."""
+    from bridge.state.command import prune_command, state_path
+
+    path = state_path(state, config, os.environ)
+    raise typer.Exit(prune_command(path, keep_days=keep_days, out=sys.stdout))
 
 
 @app.command(epilog=_examples("catalog-bridge demo --output demo.ndjson"))

@@ -71,7 +71,7 @@ MAX_DEVELOPERS_DAYS = 3650
 _MAX_FILE_BYTES = 1 << 20
 _MAX_TOKEN_FILE_BYTES = 64 << 10
 
-_TOP_KEYS = ("profiles",)
+_TOP_KEYS = ("profiles", "state")
 _PROFILE_KEYS = (
     "name",
     "organizations",
@@ -89,6 +89,9 @@ _PROFILE_KEYS = (
 )
 _BROKER_KEYS = ("url", "token_env", "token_file")
 _BACKSTAGE_KEYS = ("filename", "attributes", "fields")
+# -- state (issue 10): the nightly job's embedded database --------------------------------
+_STATE_KEYS = ("path", "full_refresh_days")
+DEFAULT_FULL_REFRESH_DAYS = 7
 # The top-level keys of a valid Backstage entity: a field path starting elsewhere finds nothing.
 _ENTITY_ROOTS = ("apiVersion", "kind", "metadata", "spec", "relations", "status")
 # Snyk's names for the same attributes (its `context` keys and the Backstage fields).
@@ -284,6 +287,19 @@ class Profile:
 
 
 @dataclass(frozen=True, slots=True)
+class StateSettings:
+    """The ``state:`` block: the state database of nightly runs (``sync --state`` wins).
+
+    ``path`` is absolute (a relative one is taken from the configuration file's folder);
+    ``full_refresh_days``: an incremental run reads everything again when the last full
+    run is older than that.
+    """
+
+    path: Path | None = None
+    full_refresh_days: int = DEFAULT_FULL_REFRESH_DAYS
+
+
+@dataclass(frozen=True, slots=True)
 class Config:
     """A loaded configuration: the selected profiles, the file, and notes for the user.
 
@@ -294,6 +310,7 @@ class Config:
     profiles: tuple[Profile, ...]
     source: Path
     notes: tuple[str, ...] = ()
+    state: StateSettings = StateSettings()
 
     def organization_filter(self, names: Iterable[str]) -> frozenset[str]:
         """``--org`` names, lower-cased (Azure DevOps organization names are case-insensitive).
@@ -448,6 +465,7 @@ class _Loader:
     problems: list[_Problem] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     document: YamlDocument | None = None  # the parsed file, for line numbers
+    state: StateSettings = field(default_factory=StateSettings)
 
     def load(self, selection: Sequence[str] | None) -> Config:
         drafts, names = self._structure()
@@ -465,6 +483,7 @@ class _Loader:
             profiles=tuple(p for p in resolved if p is not None),
             source=Path(self.source),
             notes=tuple(self.notes),
+            state=self.state,
         )
 
     # -- reporting ----------------------------------------------------------------------
@@ -500,6 +519,8 @@ class _Loader:
         root = self.mapping(documents[0].value, (), _TOP_KEYS)
         if root is None:
             return [], []
+        if root.get("state") is not None:
+            self.state = self._state(root["state"])
         if "profiles" not in root:
             if not root:  # otherwise the unknown keys were reported, with a suggestion
                 self.add((), "needs profiles: a list of integration profiles")
@@ -530,6 +551,18 @@ class _Loader:
                 draft.complete = len(self.problems) == before
                 drafts.append(draft)
         return drafts, names
+
+    def _state(self, raw: Any) -> StateSettings:
+        """The ``state:`` block (issue 10)."""
+        path: KeyPath = ("state",)
+        block = self.mapping(raw, path, _STATE_KEYS)
+        if block is None:
+            return StateSettings()
+        file = self.string(block, path, "path")
+        days = self.integer(
+            block, path, "full_refresh_days", DEFAULT_FULL_REFRESH_DAYS, low=1, high=3650
+        )
+        return StateSettings(self.base_dir / file if file else None, days)
 
     def _profile(self, raw: Any, index: int) -> tuple[str | None, _Draft | None]:
         path: KeyPath = ("profiles", index)

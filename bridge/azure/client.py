@@ -488,30 +488,11 @@ class AzureDevOpsClient:
         ``$skip`` of 1000 or more, so a query matching more files stops there with a warning
         (narrow it by project or path).
         """
-        path = "_apis/search/codesearchresults"
-        if project is not None:
-            path = f"{segment(project)}/{path}"
-        body: dict[str, Any] = {
-            "searchText": search_text,
-            "$top": page_size,
-            # A stable order keeps pages from overlapping or skipping files.
-            "$orderBy": [{"field": "path", "sortOrder": "ASC"}],
-        }
-        if filters:
-            body["filters"] = {key: list(values) for key, values in filters.items()}
         skip = 0
         while True:
-            call = Call(
-                "POST",
-                Service.SEARCH,
-                path,
-                versions.DEFAULT,
-                self._where(project),
-                _CODE_READ,
-                body={**body, "$skip": skip},
-                idempotent=True,  # a search changes nothing
+            page = await self.code_search_page(
+                search_text, project=project, filters=filters, skip=skip, top=page_size
             )
-            page = models.parse_code_search_page((await self._engine.send(call)).data)
             for hit in page.hits:
                 yield hit
             skip += len(page.hits)
@@ -527,6 +508,44 @@ class AzureDevOpsClient:
                     skip,
                 )
                 return
+
+    async def code_search_page(
+        self,
+        search_text: str,
+        *,
+        project: str | None = None,
+        filters: Mapping[str, Sequence[str]] | None = None,
+        skip: int = 0,
+        top: int = 1000,
+        facets: bool = False,
+    ) -> models.CodeSearchPage:
+        """One page of Code Search results (one request); ``facets`` also asks for the
+        number of matches per project (``project_counts``), across all pages."""
+        path = "_apis/search/codesearchresults"
+        if project is not None:
+            path = f"{segment(project)}/{path}"
+        body: dict[str, Any] = {
+            "searchText": search_text,
+            "$skip": skip,
+            "$top": top,
+            # A stable order keeps pages from overlapping or skipping files.
+            "$orderBy": [{"field": "path", "sortOrder": "ASC"}],
+        }
+        if filters:
+            body["filters"] = {key: list(values) for key, values in filters.items()}
+        if facets:
+            body["includeFacets"] = True
+        call = Call(
+            "POST",
+            Service.SEARCH,
+            path,
+            versions.DEFAULT,
+            self._where(project),
+            _CODE_READ,
+            body=body,
+            idempotent=True,  # a search changes nothing
+        )
+        return models.parse_code_search_page((await self._engine.send(call)).data)
 
     async def language_metrics(self, project: str) -> models.ProjectLanguages:
         """The languages of every repository in ``project`` (one request per project)."""

@@ -8,7 +8,7 @@ raises :class:`~bridge.errors.ProtocolError` only when an identifying key is mis
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
@@ -231,6 +231,7 @@ class CodeSearchHit:
     path: str
     branch: str | None
     commit_id: str | None
+    content_id: str | None = None  # the file's blob id: a changed file has a new one
 
 
 @dataclass(frozen=True, slots=True)
@@ -270,6 +271,8 @@ class CodeSearchPage:
     count: int
     info_code: int
     hits: tuple[CodeSearchHit, ...]
+    # Asked with includeFacets: matches per project name (all of them, not just this page).
+    project_counts: Mapping[str, int] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -468,6 +471,7 @@ def _code_search_hit(item: _Fields) -> CodeSearchHit:
         path=item.text("path"),
         branch=first.opt_text("branchName"),
         commit_id=first.opt_text("changeId"),
+        content_id=item.opt_text("contentId"),
     )
 
 
@@ -478,6 +482,10 @@ def parse_code_search_page(data: object) -> CodeSearchPage:
         count=page.number("count") or 0,
         info_code=page.number("infoCode") or 0,
         hits=tuple(_code_search_hit(item) for item in page.children("results")),
+        project_counts={
+            facet.text("name"): facet.number("resultCount") or 0
+            for facet in page.child("facets").children("Project")
+        },
     )
 
 

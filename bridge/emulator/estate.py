@@ -169,6 +169,18 @@ class Project:
         self._by_name[repository.name.lower()] = repository
         self.organization.repositories_by_id[repository.id] = repository
 
+    def rename_repository(self, repository: Repository, name: str) -> None:
+        """Rename one of the project's repositories (its id stays)."""
+        del self._by_name[repository.name.lower()]
+        repository.name = name
+        self._by_name[name.lower()] = repository
+
+    def remove_repository(self, repository: Repository) -> None:
+        """Delete one of the project's repositories."""
+        self.repositories.remove(repository)
+        del self._by_name[repository.name.lower()]
+        del self.organization.repositories_by_id[repository.id]
+
     def repository(self, name_or_id: str) -> Repository | None:
         """A repository of this project by name (any case) or id."""
         found = self._by_name.get(name_or_id.lower())
@@ -188,6 +200,10 @@ class Organization:
     projects: list[Project] = field(default_factory=list)
     members: list[Member] = field(default_factory=list)
     repositories_by_id: dict[str, Repository] = field(default_factory=dict)
+    # Code Search: False answers as an organization without the extension (404); a
+    # non-zero info code (e.g. 2, indexing not started) is sent with no results.
+    search_installed: bool = True
+    search_info_code: int = 0
     _projects_by_key: dict[str, Project] = field(default_factory=dict)
     _pull_request_ids: int = 0
 
@@ -196,6 +212,18 @@ class Organization:
         self.projects.append(project)
         self._projects_by_key[project.name.lower()] = project
         self._projects_by_key[project.id] = project
+
+    def rename_project(self, project: Project, name: str) -> None:
+        """Rename a project (its id and repositories stay)."""
+        del self._projects_by_key[project.name.lower()]
+        project.name = name
+        self._projects_by_key[name.lower()] = project
+
+    def move_repository(self, repository: Repository, target: Project) -> None:
+        """Move a repository to another project of the organization (its id stays)."""
+        repository.project.remove_repository(repository)
+        repository.project = target
+        target.add_repository(repository)
 
     def project(self, name_or_id: str) -> Project | None:
         """A project by name (any case) or id."""

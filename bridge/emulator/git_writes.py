@@ -25,6 +25,10 @@ DESCRIPTION_LIMIT = 4000
 _OBJECT_ID = re.compile(r"[0-9a-f]{40}")
 
 
+# What a commit object and its new trees add to a repository's size, roughly.
+COMMIT_OBJECT_BYTES = 250
+
+
 def _text(body: Mapping[str, Any], key: str, where: str) -> str:
     value = body.get(key)
     if not isinstance(value, str) or not value:
@@ -206,7 +210,9 @@ def _commit_push(
     history.pushes.append(push)
     if repo.default_branch is None:
         repo.default_branch = ref[len(HEADS) :]  # the first push makes the default branch
-    repo.size += sum(
+    # Every commit stores objects (the commit, its trees), so any push grows the repository,
+    # even one that only deletes: the listing's size is the signal a sync sees pushes by.
+    repo.size += COMMIT_OBJECT_BYTES * len(staged) + sum(
         len(tree[path])
         for tree, changes, _, _ in staged
         for path, kind in changes.items()

@@ -177,11 +177,17 @@ def code_search(ctx: Context) -> Response:
         raise api_errors.bad_request(
             f"The value of $skip ({skip}) must be less than {MAX_SKIP}.", "ArgumentException"
         )
+    if not ctx.org.search_installed:
+        raise api_errors.not_found(
+            "The Code Search extension is not installed in this organization."
+        )
     info_code = 0
     if top > MAX_TOP:
         top, info_code = MAX_TOP, _INFO_TOP_TRIMMED
     query = _parse(body)
     results = _results(ctx, query)
+    if ctx.org.search_info_code:
+        results, info_code = [], ctx.org.search_info_code
     _order(body, results)
     payload: dict[str, Any] = {
         "count": len(results),

@@ -9,12 +9,15 @@ import signal
 import tempfile
 from collections.abc import Coroutine, Mapping, Sequence
 from dataclasses import replace
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TextIO, TypeVar
 
 from bridge.config import Config, load_config
 from bridge.errors import EXIT_OK, Terminated
 from bridge.progress import ProgressBar
+from bridge.state.run import StateRun
+from bridge.state.store import StateStore
 from bridge.sync.engine import SyncOptions, SyncResult, synchronize
 from bridge.sync.output import open_sink
 from bridge.sync.summary import render_summary
@@ -33,6 +36,8 @@ def run_sync(
     stderr: TextIO,
     progress: bool,
     quiet: bool = False,
+    state: Path | None = None,
+    full: bool = False,
 ) -> SyncResult:
     """Sync the configuration's profiles into ``output`` and print the summary to ``stderr``.
 
@@ -41,23 +46,51 @@ def run_sync(
     A run that read no repository leaves the previous output in place. ``progress`` draws a
     progress bar on ``stderr``; ``quiet`` prints the summary only when the run did not
     succeed (exit code other than 0).
+
+    ``state`` (else the configuration's ``state.path``) is the state database: the run is
+    recorded there and, unless ``full`` or a full refresh is due, reads only what changed.
     """
     write_notes(config.notes, stderr)
+    state = state or config.state.path
     line = ProgressBar(stderr) if progress else None
-    try:
-        with open_sink(output_format, output) as sink:
-            result = run_cancellable(
-                synchronize(config.profiles, options, sink.write, progress=line)
+    with contextlib.ExitStack() as stack:
+        state_run = None
+        if state is not None:
+            store = stack.enter_context(StateStore.open(state))
+            state_run = StateRun.begin(
+                store,
+                config.profiles,
+                full=full,
+                full_refresh_days=config.state.full_refresh_days,
+                now=datetime.now(UTC),
+                developers_days=options.developers_days,
             )
-            if result.synced_nothing:
-                # Keep the previous output rather than replace it with an empty one.
-                sink.abort()
-    finally:
-        if line is not None:
-            line.finish()
+        try:
+            with open_sink(output_format, output) as sink:
+                sync = synchronize(
+                    config.profiles, options, sink.write, progress=line, state=state_run
+                )
+                result = run_cancellable(sync)
+                if result.synced_nothing:
+                    # Keep the previous output rather than replace it with an empty one.
+                    sink.abort()
+        finally:
+            if line is not None:
+                line.finish()
+        if state_run is not None:
+            _finish(state_run, result)
     if not quiet or result.exit_code != EXIT_OK:
         stderr.write(render_summary(result))
     return result
+
+
+def _finish(state_run: StateRun, result: SyncResult) -> None:
+    """Record the end of the run in the state: counts, requests, failures."""
+    counts = {"repositories": result.repositories, "organizations": result.organizations}
+    counts.update((f"catalog {status}", count) for status, count in result.by_status.items())
+    counts.update(result.reads)
+    failures = sorted(f"{failure.where}: {failure.error.detail()}" for failure in result.failures)
+    state_run.store.finish_run(state_run.run_id, counts, result.stats.requests, failures)
 
 
 def run_cancellable(work: Coroutine[Any, Any, T]) -> T:
@@ -108,9 +141,11 @@ def sync_command(
     progress: bool,
     quiet: bool = False,
     verbose: bool = False,
+    state: str | None = None,
+    full: bool = False,
 ) -> int:
-    """``catalog-bridge sync``: returns the exit code. ``quiet`` and ``progress``: see
-    :func:`run_sync`; ``verbose`` logs every request to ``stderr``."""
+    """``catalog-bridge sync``: returns the exit code. ``quiet``, ``progress``, ``state`` and
+    ``full``: see :func:`run_sync`; ``verbose`` logs every request to ``stderr``."""
     config = load_config(config_file, environ=environ, profiles=list(profiles) or None)
     options = replace(options, organizations=config.organization_filter(options.organizations))
     with request_log(stderr if verbose else None):
@@ -122,6 +157,8 @@ def sync_command(
             stderr=stderr,
             progress=progress,
             quiet=quiet,
+            state=Path(state) if state else None,
+            full=full,
         )
     return result.exit_code
 

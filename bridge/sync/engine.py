@@ -6,6 +6,12 @@ latest commit (one request each, none for disabled or empty repositories). Every
 goes through the client's shared per-host limiter, so the run is as concurrent as the
 configuration allows and no more. Entities are handed to the sink as they complete.
 
+With a state (:class:`~bridge.state.run.StateRun`), an incremental run spends requests only
+where something changed: the repository listing, Code Search's content ids and the stored
+entities decide (see :mod:`bridge.state.signals`) which catalog files, latest commits,
+commit lists and project language metrics are read again; the rest is taken from the
+previous entity. Each project's entities are recorded in the state as one unit.
+
 Failures stay local: a refused token or a vanished project is recorded and the rest goes on;
 a field that could not be read is left null and named in the entity's ``unavailable`` list.
 Only a failure to write the output stops the run: it is raised as itself, never wrapped in
@@ -40,7 +46,20 @@ from bridge.errors import (
     combined_exit_code,
     leading_error,
 )
+from bridge.state.records import (
+    author_commit,
+    author_record,
+    commit_from,
+    commit_record,
+    stored_shares,
+)
+from bridge.state.run import StateRun
+from bridge.state.signals import CatalogIndex, catalog_index, listing, listing_changed, renamed
+from bridge.state.store import StoredEntity, repository_key
 from bridge.sync.entity import (
+    FOUND,
+    INVALID,
+    MISSING_FILE,
     SKIPPED,
     UNREADABLE,
     CatalogRead,
@@ -52,6 +71,8 @@ from bridge.sync.entity import (
 )
 
 Sink = Callable[[dict[str, Any]], None]
+# One project's entities for the state: (key, entity, what it was read from).
+_Entries = list[tuple[str, dict[str, Any], dict[str, Any]]]
 
 # Repositories worked on at once per organization, as a multiple of the request
 # concurrency: each needs two requests, and a few waiting keep the limiter busy.
@@ -109,6 +130,11 @@ class SyncResult:
     organizations: int = 0  # organizations whose projects could be listed
     stats: RequestStats = field(default_factory=RequestStats)
     seconds: float = 0.0
+    # With a state: what was read again and what was taken from the previous entity
+    # ("catalog read", "catalog reused", "commit read", "commit reused"...).
+    reads: Counter[str] = field(default_factory=Counter)
+    incremental: bool = False
+    notes: list[str] = field(default_factory=list)  # e.g. Code Search unavailable, per org
 
     @property
     def synced_nothing(self) -> bool:
@@ -138,16 +164,25 @@ class _Organization:
     client: AzureDevOpsClient
     jobs: asyncio.Semaphore
     developers_since: datetime | None
+    catalogs: asyncio.Future[CatalogIndex] | None = None  # incremental runs only
+    failed_projects: list[str] = field(default_factory=list)  # ids
 
 
 class _Run:
     def __init__(
-        self, options: SyncOptions, sink: Sink, progress: Callable[[int, int], None] | None
+        self,
+        options: SyncOptions,
+        sink: Sink,
+        progress: Callable[[int, int], None] | None,
+        state: StateRun | None,
     ) -> None:
         self.options = options
         self.sink = sink
         self.progress = progress
-        self.result = SyncResult()
+        self.state = state
+        # Only an incremental run reuses anything; a full one still records.
+        self.reuse = state if state is not None and state.incremental else None
+        self.result = SyncResult(incremental=self.reuse is not None)
         self.listed = 0
         self.now = datetime.now(UTC)
 
@@ -197,46 +232,105 @@ class _Run:
                     asyncio.Semaphore(concurrency * _JOBS_PER_SLOT),
                     self.now - timedelta(days=days) if days else None,
                 )
-                async with asyncio.TaskGroup() as projects:
-                    listed_any = False
-                    try:
-                        async for project in client.projects():
-                            if not listed_any:
-                                listed_any = True
-                                self.result.organizations += 1
-                            projects.create_task(self._project(organization, project))
-                    except BridgeError as error:
-                        self._fail(profile, name, None, error)
-                    else:
-                        if not listed_any:
-                            self.result.organizations += 1  # an organization with no project
+                backstage = profile.backstage
+                if self.reuse is not None and backstage is not None:
+                    index = catalog_index(client, "/" + backstage.filename)
+                    organization.catalogs = asyncio.ensure_future(index)
+                try:
+                    await self._projects(organization)
+                finally:
+                    if organization.catalogs is not None:
+                        organization.catalogs.cancel()  # unused if no project was listed
         except BridgeError as error:  # the client could not even be built (bad URL, TLS)
             self._fail(profile, name, None, error)
 
+    async def _projects(self, organization: _Organization) -> None:
+        profile, name = organization.profile, organization.name
+        async with asyncio.TaskGroup() as projects:
+            listed_any = False
+            try:
+                async for project in organization.client.projects():
+                    if not listed_any:
+                        listed_any = True
+                        self.result.organizations += 1
+                    projects.create_task(self._project(organization, project))
+            except BridgeError as error:
+                self._fail(profile, name, None, error)
+                return
+            if not listed_any:
+                self.result.organizations += 1  # an organization with no project
+        catalogs = organization.catalogs
+        if catalogs is not None and catalogs.done() and not catalogs.cancelled():
+            reason = catalogs.result().unavailable
+            if reason is not None:
+                self.result.notes.append(
+                    f"{profile.name}: {name}: {reason}; every catalog file was read instead"
+                )
+        if self.state is not None:
+            # Every project listed: repositories no longer there are forgotten.
+            self.state.store.finish_organization(
+                self.state.run_id, profile.name, name, organization.failed_projects
+            )
+
     async def _project(self, organization: _Organization, project: Project) -> None:
         client = organization.client
-        # Language metrics: one request for the whole project, shared by its repositories.
-        languages = asyncio.ensure_future(_languages(client, project.name))
+        # Language metrics: one request for the whole project, shared by its repositories;
+        # sent with the listing, unless an incremental run must see the listing first.
+        languages: asyncio.Future[ProjectLanguages | BridgeError | None] | None = None
+        if self.reuse is None:
+            languages = asyncio.ensure_future(_maybe_languages(client, project.name))
         try:
             repositories = [repository async for repository in client.repositories(project.name)]
         except BridgeError as error:
-            languages.cancel()
+            if languages is not None:
+                languages.cancel()
+            organization.failed_projects.append(project.id)
             self._fail(organization.profile, organization.name, project.name, error)
             return
         self.listed += len(repositories)
-        if not repositories:
+        if languages is None:
+            languages = asyncio.ensure_future(
+                _languages(client, project.name)
+                if self._project_changed(organization, project, repositories)
+                else _nothing()  # None: every repository keeps its languages
+            )
+        entries: _Entries = []
+        try:
+            async with asyncio.TaskGroup() as jobs:
+                for repository in repositories:
+                    await organization.jobs.acquire()
+                    jobs.create_task(self._repository(organization, repository, languages, entries))
+        finally:
             languages.cancel()
-            return
-        async with asyncio.TaskGroup() as jobs:
-            for repository in repositories:
-                await organization.jobs.acquire()
-                jobs.create_task(self._repository(organization, repository, languages))
+        if self.state is not None:
+            self.state.record(entries)
+
+    def _project_changed(
+        self, organization: _Organization, project: Project, repositories: Sequence[Repository]
+    ) -> bool:
+        """True when the project's language metrics must be read again: a repository was
+        added, removed, moved, renamed or pushed to, or lacks languages."""
+        state = self.reuse
+        assert state is not None
+        profile, name = organization.profile.name, organization.name
+        keys = {repository_key(profile, name, repository.id) for repository in repositories}
+        if keys != state.previous_keys(profile, name, project.id):
+            return True
+        for repository in repositories:
+            stored = state.previous(profile, name, repository.id)
+            if stored is None or stored.entity["languages"] is None:
+                return True
+            before = stored.read_info.get("listing")
+            if listing_changed(before, repository) or renamed(before, repository):
+                return True
+        return False
 
     async def _repository(
         self,
         organization: _Organization,
         repository: Repository,
-        languages: asyncio.Future[ProjectLanguages | BridgeError],
+        languages: asyncio.Future[ProjectLanguages | BridgeError | None],
+        entries: _Entries,
     ) -> None:
         try:
             profile = organization.profile
@@ -253,7 +347,14 @@ class _Run:
                 reads = _Reads(CatalogRead(SKIPPED, path, reason=_EMPTY), developers=no_developers)
             else:
                 reads = await self._read(organization, repository, path)
-            shares, missing_languages = _shares(await languages, repository)
+            project_languages = await languages
+            if project_languages is None:  # the project is unchanged: so are the languages
+                assert self.reuse is not None
+                stored = self.reuse.previous(profile.name, organization.name, repository.id)
+                assert stored is not None  # else the project changed
+                shares, missing_languages = stored_shares(stored.entity["languages"]), None
+            else:
+                shares, missing_languages = _shares(project_languages, repository)
             if missing_languages is not None:
                 reads.unavailable.append(missing_languages)
             entity = repository_entity(
@@ -268,41 +369,132 @@ class _Run:
                 now=self.now,
                 unavailable=reads.unavailable,
             )
+            if reads.reused_catalog is not None:
+                entity["catalog"], entity["context"] = reads.reused_catalog
+            reads.read_info.update(project_id=repository.project_id, listing=listing(repository))
+            entries.append((_key(organization, repository), entity, reads.read_info))
         finally:
             organization.jobs.release()
         self._emit(entity, reads.unavailable)
+
+    def _stored(self, organization: _Organization, repository: Repository) -> StoredEntity | None:
+        """The repository's previous entity, if this run may reuse parts of it: not after a
+        field could not be read (it is read again)."""
+        if self.reuse is None:
+            return None
+        stored = self.reuse.previous(organization.profile.name, organization.name, repository.id)
+        if stored is None or stored.entity.get("unavailable"):
+            return None
+        return stored
+
+    async def _plan(self, organization: _Organization, repository: Repository, path: str) -> _Plan:
+        """What an incremental run may take from the previous entity instead of reading."""
+        stored = self._stored(organization, repository)
+        if stored is None:
+            return _Plan()
+        info = stored.read_info
+        before = info.get("listing")
+        plan = _Plan()
+        if not listing_changed(before, repository):
+            # No push since: the latest commit and the commit list are the same.
+            plan.last_commit = _Known(commit_from(info.get("last_commit")))
+            if "developer_commits" in info:
+                plan.developer_commits = [
+                    author_commit(entry) for entry in info["developer_commits"]
+                ]
+        catalog = stored.entity["catalog"]
+        if organization.catalogs is None or renamed(before, repository) or catalog["path"] != path:
+            return plan  # the location the file is validated at changed: validate again
+        index = await asyncio.shield(organization.catalogs)
+        if not index.covers(repository):
+            return plan
+        hit = index.hit(repository)
+        stored_catalog = info.get("catalog") or {}
+        unchanged = (catalog["status"] == MISSING_FILE and hit is None) or (
+            catalog["status"] in (FOUND, INVALID)
+            and hit is not None
+            and hit.content_id is not None
+            and hit.content_id == stored_catalog.get("content_id")
+        )
+        if unchanged:
+            reused = dict(catalog)
+            if hit is not None and hit.commit_id:
+                reused["commit"] = hit.commit_id  # the commit Search read the same file at
+            plan.catalog = (reused, stored.entity["context"])
+            plan.catalog_info = stored_catalog
+        return plan
 
     async def _read(self, organization: _Organization, repository: Repository, path: str) -> _Reads:
         client = organization.client
         project, name = repository.project_name, repository.name
         backstage = organization.profile.backstage
         since = organization.developers_since
-        commit, content, commits = await asyncio.gather(
-            client.latest_commit(project, name),
-            client.file_content(project, name, path) if backstage else _nothing(),
-            _all(client.commits(project, name, since=since)) if since else _nothing(),
+        plan = await self._plan(organization, repository, path)
+        read_commits = since is not None and plan.developer_commits is None
+        outcomes: tuple[Any, ...] = await asyncio.gather(
+            client.latest_commit(project, name) if plan.last_commit is None else _nothing(),
+            client.file_content(project, name, path)
+            if backstage and plan.catalog is None
+            else _nothing(),
+            _all(client.commits(project, name, since=since))
+            if since is not None and read_commits
+            else _nothing(),
             return_exceptions=True,
         )
+        commit, content, commits = outcomes
         for outcome in (commit, content, commits):
             if isinstance(outcome, BaseException) and not isinstance(outcome, BridgeError):
                 raise outcome  # a bug or a cancellation: not something to report as data
         if backstage is None:
             reason = "the Backstage catalog is not enabled for this profile"
             reads = _Reads(CatalogRead(SKIPPED, path, reason=reason))
+        elif plan.catalog is not None:
+            reads = _Reads(CatalogRead(plan.catalog[0]["status"], path))
+            reads.reused_catalog = plan.catalog
+            reads.read_info["catalog"] = plan.catalog_info
         else:
             reads = _Reads(_catalog(content, path, repository))
+            if isinstance(content, FileContent):
+                reads.read_info["catalog"] = {
+                    "content_id": content.object_id,
+                    "commit": content.commit_id,
+                    "size": len(content.text.encode()),
+                }
+        self._count(reads, "catalog", backstage is not None and plan.catalog is None)
+        if plan.last_commit is not None:
+            reads.last_commit = plan.last_commit.value
         # An empty repository has no commit: that is an answer, not a failure.
-        if isinstance(commit, BridgeError) and not isinstance(commit, EmptyRepositoryError):
+        elif isinstance(commit, BridgeError) and not isinstance(commit, EmptyRepositoryError):
             reads.unavailable.append(Unavailable("last_commit_at", commit.detail()))
         elif isinstance(commit, Commit):
             reads.last_commit = commit
-        if isinstance(commits, EmptyRepositoryError):
-            reads.developers = []
-        elif isinstance(commits, BridgeError):
-            reads.unavailable.append(Unavailable("developers", commits.detail()))
-        elif isinstance(commits, list):
-            reads.developers = developers(commits)
+        self._count(reads, "commit", plan.last_commit is None)
+        if reads.last_commit is not None:
+            reads.read_info["last_commit"] = commit_record(reads.last_commit)
+        if since is not None:
+            listed = plan.developer_commits
+            if listed is not None:
+                # Fewer days ago than the last run's window: the same commits, the older
+                # ones left out, as a list request from `since` would.
+                whole_second = since.replace(microsecond=0)
+                listed = [
+                    c for c in listed if c.author.date is None or c.author.date >= whole_second
+                ]
+            elif isinstance(commits, EmptyRepositoryError):
+                listed = []
+            elif isinstance(commits, BridgeError):
+                reads.unavailable.append(Unavailable("developers", commits.detail()))
+            elif isinstance(commits, list):
+                listed = commits
+            self._count(reads, "commit list", plan.developer_commits is None)
+            if listed is not None:
+                reads.developers = developers(listed)
+                reads.read_info["developer_commits"] = [author_record(c) for c in listed]
         return reads
+
+    def _count(self, reads: _Reads, what: str, read: bool) -> None:
+        if self.reuse is not None:
+            self.result.reads[f"{what} {'read' if read else 'reused'}"] += 1
 
     def _emit(self, entity: dict[str, Any], unavailable: Sequence[Unavailable]) -> None:
         result = self.result
@@ -323,12 +515,36 @@ class _Run:
 
 @dataclass(slots=True)
 class _Reads:
-    """What the reads of one repository gave."""
+    """What the reads of one repository gave, and what the state keeps of them."""
 
     catalog: CatalogRead
     last_commit: Commit | None = None
     developers: list[dict[str, Any]] | None = None
     unavailable: list[Unavailable] = field(default_factory=list)
+    # The previous entity's catalog and context, when the file is unchanged.
+    reused_catalog: tuple[dict[str, Any], list[dict[str, Any]]] | None = None
+    read_info: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class _Known:
+    """A value known without a request (``None`` included: no commit)."""
+
+    value: Commit | None
+
+
+@dataclass(slots=True)
+class _Plan:
+    """What an incremental run takes from the previous entity (None: read it)."""
+
+    last_commit: _Known | None = None
+    developer_commits: list[Commit] | None = None
+    catalog: tuple[dict[str, Any], list[dict[str, Any]]] | None = None
+    catalog_info: dict[str, Any] | None = None
+
+
+def _key(organization: _Organization, repository: Repository) -> str:
+    return repository_key(organization.profile.name, organization.name, repository.id)
 
 
 async def _languages(client: AzureDevOpsClient, project: str) -> ProjectLanguages | BridgeError:
@@ -338,7 +554,13 @@ async def _languages(client: AzureDevOpsClient, project: str) -> ProjectLanguage
         return error  # a preview API, sometimes blocked or absent: said per repository
 
 
-async def _nothing() -> None:
+async def _maybe_languages(
+    client: AzureDevOpsClient, project: str
+) -> ProjectLanguages | BridgeError | None:
+    return await _languages(client, project)
+
+
+async def _nothing() -> Any:
     return None
 
 
@@ -380,14 +602,17 @@ async def synchronize(
     sink: Sink,
     *,
     progress: Callable[[int, int], None] | None = None,
+    state: StateRun | None = None,
 ) -> SyncResult:
     """Sync every repository of ``profiles``, handing each entity to ``sink`` as it is ready.
 
-    ``progress(done, listed)`` is called after each entity. An error of ``sink`` stops the
-    run and is raised as itself (the first by exit-code precedence if several tasks met one).
+    ``progress(done, listed)`` is called after each entity. With ``state``, each project's
+    entities are recorded in it, and an incremental run reads only what changed. An error
+    of ``sink`` stops the run and is raised as itself (the first by exit-code precedence if
+    several tasks met one).
     """
     try:
-        return await _Run(options, sink, progress).run(profiles)
+        return await _Run(options, sink, progress, state).run(profiles)
     except BaseExceptionGroup as group:
         error = leading_error(group)
         if isinstance(error, BridgeError):

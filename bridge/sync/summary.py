@@ -28,6 +28,11 @@ def render_summary(result: SyncResult) -> str:
         "  catalog files: "
         + ", ".join(f"{result.by_status.get(status, 0):,} {status}" for status in STATUSES),
     ]
+    if result.incremental:
+        lines.append(
+            "  incremental: "
+            + ", ".join(f"{count:,} {what}" for what, count in sorted(result.reads.items()))
+        )
     if result.by_organization:
         lines.append(
             "  by organization: "
@@ -35,6 +40,7 @@ def render_summary(result: SyncResult) -> str:
                 f"{name} {count:,}" for name, count in sorted(result.by_organization.items())
             )
         )
+    lines += [f"Note: {note}" for note in sorted(result.notes)]
     if result.unreadable:
         lines.append("Unreadable catalog files:")
         lines += [f"  {count:,}: {reason}" for reason, count in result.unreadable.most_common(5)]

@@ -17,10 +17,12 @@ def _tip(client: httpx.Client, branch: str) -> str:
     return str(next(r["objectId"] for r in refs["value"] if r["name"] == f"refs/heads/{branch}"))
 
 
-def _push(client: httpx.Client, branch: str, old: str, **commit: Any) -> httpx.Response:
+def _push(
+    client: httpx.Client, branch: str, old: str, path: str = "/new.txt", **commit: Any
+) -> httpx.Response:
     change = {
         "changeType": "add",
-        "item": {"path": "/new.txt"},
+        "item": {"path": path},
         "newContent": {"content": "new\n", "contentType": "rawtext"},
     }
     body = {
@@ -58,6 +60,9 @@ def test_a_pull_request_is_abandoned_and_reactivated(client: httpx.Client) -> No
 
 
 def test_a_push_with_parents_moves_the_branch_onto_that_commit(client: httpx.Client) -> None:
+    # develop moves on first: the sample estate's develop and main start at one commit, and
+    # commit ids are git's, so the same change on the same parent would be the same commit.
+    assert _push(client, "develop", _tip(client, "develop"), path="/other.txt").status_code == 201
     develop = _tip(client, "develop")
     assert _push(client, "topic", develop).status_code == 201
     old = _tip(client, "topic")

@@ -7,6 +7,7 @@ from typing import Any
 
 import httpx
 
+from bridge.emulator.git_writes import COMMIT_OBJECT_BYTES
 from bridge.emulator.history import ZERO_ID
 from tests.emulator.conftest import API, READER, auth
 
@@ -132,7 +133,8 @@ def test_first_push_to_an_empty_repository(client: httpx.Client) -> None:
     )
     assert answer.status_code == 201
     repo = client.get(sandbox, params=API).json()
-    assert repo["defaultBranch"] == "refs/heads/main" and repo["size"] == len(NEW_FILE)
+    assert repo["defaultBranch"] == "refs/heads/main"
+    assert repo["size"] == len(NEW_FILE) + COMMIT_OBJECT_BYTES  # the file and the commit
     assert (
         client.get(f"{sandbox}/items", params={**API, "path": "/catalog-info.yaml"}).text
         == NEW_FILE
@@ -186,3 +188,21 @@ def test_pull_request_create_list_and_duplicate(client: httpx.Client) -> None:
         f"{REPO}/pullrequests", params=API, json={**body, "description": "x" * 4001}
     )
     assert too_long.status_code == 400
+
+
+def test_every_push_grows_the_repository_even_one_that_only_deletes(client: httpx.Client) -> None:
+    # The listing's size is how a nightly sync sees pushes (bridge/state/signals.py).
+    before = client.get(REPO, params=API).json()["size"]
+    delete = {"changeType": "delete", "item": {"path": "/catalog-info.yaml"}}
+    answer = client.post(
+        f"{REPO}/pushes", params=API, json=_push("delete-only", _tip(client), [delete])
+    )
+    assert answer.status_code == 201
+    after = client.get(REPO, params=API).json()["size"]
+    assert after > before and after == before + COMMIT_OBJECT_BYTES
+    hits = client.post(
+        "/contoso/_apis/search/codesearchresults",
+        params=API,
+        json={"searchText": "path:/catalog-info.yaml repo:payments-api"},
+    ).json()
+    assert hits["count"] == 1  # Search sees the default branch only: the file is still there
