@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import io
 import os
 import signal
+import sys
 import tempfile
 from collections.abc import Coroutine, Mapping, Sequence
 from dataclasses import replace
@@ -13,10 +15,14 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from bridge.config import Config, load_config
-from bridge.errors import EXIT_OK, Terminated
+from bridge.errors import EXIT_OK, EXIT_SHRUNK, Terminated, UsageError
+from bridge.nightly.merge import write_manifest
+from bridge.nightly.publish import NightlyOptions, Publication
+from bridge.nightly.report import FailedScope
+from bridge.nightly.shard import Scope
 from bridge.progress import ProgressBar
 from bridge.sync.engine import SyncOptions, SyncResult, synchronize
-from bridge.sync.output import open_sink
+from bridge.sync.output import STDOUT, open_sink
 from bridge.sync.summary import render_summary
 from bridge.terminal import request_log, write_notes
 
@@ -32,29 +38,66 @@ def run_sync(
     stderr: TextIO,
     progress: bool,
     quiet: bool = False,
-) -> SyncResult:
-    """Sync the configuration's profiles into ``output`` and print the summary to ``stderr``.
+    nightly: NightlyOptions | None = None,
+) -> int:
+    """Sync the configuration's profiles into ``output``, print the summary to ``stderr`` and
+    return the exit code.
 
     A file output is published atomically at the end, in a stable order, so an interrupted
     run never leaves a truncated file; NDJSON to standard output streams as entities arrive.
     A run that read no repository leaves the previous output in place. ``progress`` draws a
     progress bar on ``stderr``; ``quiet`` prints the summary only when the run did not
-    succeed (exit code other than 0).
+    succeed (exit code other than 0). ``nightly``: the previous entities, change report,
+    last-known-good entities, shrink guard and ``--fail-on`` (:mod:`bridge.nightly`); a
+    refused shrink raises :class:`~bridge.errors.ShrinkError` once the report is written.
     """
+    nightly = nightly or NightlyOptions()
+    if nightly.annotate and output in (None, STDOUT):
+        raise UsageError(
+            "--annotate prints logging commands on standard output: write the entities to a "
+            "file (--output)"
+        )
+    scope = Scope(frozenset(p.name for p in config.profiles), options.organizations, options.shard)
+    publication = Publication(nightly, scope, output, readable=output_format != "table")
     write_notes(config.notes, stderr)
     line = ProgressBar(stderr) if progress else None
     try:
         with open_sink(output_format, output) as sink:
-            result = _run(synchronize(config.profiles, options, sink.write, progress=line))
-            if result.synced_nothing:
-                # Keep the previous output rather than replace it with an empty one.
+            result = _run(
+                synchronize(
+                    config.profiles,
+                    options,
+                    lambda entity: sink.write(publication.read(entity)),
+                    progress=line,
+                )
+            )
+            failed = [
+                FailedScope(f.profile, f.organization, f.project, f.error.detail())
+                for f in result.failures
+            ]
+            conclusion = publication.conclude(failed, sink.write)
+            if result.synced_nothing or conclusion.refused is not None:
+                # Keep the previous output rather than replace it with an empty or shrunk one.
                 sink.abort()
     finally:
         if line is not None:
             line.finish()
-    if not quiet or result.exit_code != EXIT_OK:
+    if result.synced_nothing or nightly.fail_on is None:
+        code = result.exit_code
+    else:
+        code = conclusion.exit_code
+    if conclusion.refused is not None:
+        code = EXIT_SHRUNK
+    if not quiet or code != EXIT_OK:
         stderr.write(render_summary(result))
-    return result
+        publication.announce(conclusion, stdout=sys.stdout, stderr=stderr)
+    elif nightly.annotate:
+        publication.announce(conclusion, stdout=sys.stdout, stderr=io.StringIO())
+    if conclusion.refused is not None:
+        raise conclusion.refused
+    if options.shard.count > 1 and output not in (None, STDOUT) and not result.synced_nothing:
+        write_manifest(output, options.shard, scope, conclusion.report.failed)
+    return code
 
 
 def _run(sync: Coroutine[Any, Any, SyncResult]) -> SyncResult:
@@ -105,13 +148,14 @@ def sync_command(
     progress: bool,
     quiet: bool = False,
     verbose: bool = False,
+    nightly: NightlyOptions | None = None,
 ) -> int:
-    """``catalog-bridge sync``: returns the exit code. ``quiet`` and ``progress``: see
-    :func:`run_sync`; ``verbose`` logs every request to ``stderr``."""
+    """``catalog-bridge sync``: returns the exit code. ``quiet``, ``progress`` and
+    ``nightly``: see :func:`run_sync`; ``verbose`` logs every request to ``stderr``."""
     config = load_config(config_file, environ=environ, profiles=list(profiles) or None)
     options = replace(options, organizations=config.organization_filter(options.organizations))
     with request_log(stderr if verbose else None):
-        result = run_sync(
+        return run_sync(
             config,
             options,
             output=output,
@@ -119,8 +163,8 @@ def sync_command(
             stderr=stderr,
             progress=progress,
             quiet=quiet,
+            nightly=nightly,
         )
-    return result.exit_code
 
 
 def demo_command(*, output: str, stderr: TextIO, progress: bool) -> int:
@@ -154,7 +198,7 @@ def demo_command(*, output: str, stderr: TextIO, progress: bool) -> int:
             )
             environ = {**os.environ, _DEMO_TOKEN_ENV: token.value}
             config = load_config(config_file, environ=environ)
-            result = run_sync(
+            code = run_sync(
                 config,
                 SyncOptions(),
                 output=output,
@@ -163,4 +207,4 @@ def demo_command(*, output: str, stderr: TextIO, progress: bool) -> int:
                 progress=progress,
             )
     stderr.write(f"Entities written to {output}\n")
-    return result.exit_code
+    return code

@@ -40,6 +40,7 @@ from bridge.errors import (
     combined_exit_code,
     leading_error,
 )
+from bridge.nightly.shard import Shard
 from bridge.sync.entity import (
     SKIPPED,
     UNREADABLE,
@@ -70,6 +71,8 @@ class SyncOptions:
     developers_days: int | None = None  # overrides each profile's developers_days
     retry: RetryPolicy | None = None
     timeout: float = 30.0
+    # --shard I/N: this job's share of organizations and projects.
+    shard: Shard = field(default_factory=Shard)
 
 
 @dataclass(frozen=True, slots=True)
@@ -181,8 +184,13 @@ class _Run:
             except BridgeError as error:
                 self._fail(profile, None, None, error)
                 return []
-        wanted = self.options.organizations
-        return [(profile, name) for name in names if not wanted or name.lower() in wanted]
+        wanted, shard = self.options.organizations, self.options.shard
+        return [
+            (profile, name)
+            for name in names
+            if (not wanted or name.lower() in wanted)
+            and shard.takes_organization(profile.name, name)
+        ]
 
     async def _organization(self, profile: Profile, name: str) -> None:
         days = self.options.developers_days
@@ -204,7 +212,8 @@ class _Run:
                             if not listed_any:
                                 listed_any = True
                                 self.result.organizations += 1
-                            projects.create_task(self._project(organization, project))
+                            if self.options.shard.takes_project(profile.name, name, project.name):
+                                projects.create_task(self._project(organization, project))
                     except BridgeError as error:
                         self._fail(profile, name, None, error)
                     else:
