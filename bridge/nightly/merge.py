@@ -133,7 +133,9 @@ def merge_command(
         conclusion = publication.conclude(list(failed.values()), sink.write)
         if conclusion.refused is not None:
             sink.abort()
-    publication.announce(conclusion, stdout=stdout, stderr=stderr)
+    publication.announce(
+        conclusion, published=conclusion.refused is None, stdout=stdout, stderr=stderr
+    )
     if conclusion.refused is not None:
         raise conclusion.refused
     return conclusion.exit_code

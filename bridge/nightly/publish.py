@@ -140,9 +140,12 @@ class Publication:
             matched = []
         return Conclusion(report, refused, matched)
 
-    def announce(self, conclusion: Conclusion, *, stdout: TextIO, stderr: TextIO) -> None:
+    def announce(
+        self, conclusion: Conclusion, *, published: bool, stdout: TextIO, stderr: TextIO
+    ) -> None:
         """The one-line report on ``stderr`` (when there is something to compare with or a
-        report was asked for); with ``annotate``, the logging commands on ``stdout``."""
+        report was asked for); with ``annotate``, the logging commands on ``stdout``
+        (``published``: whether the output was replaced)."""
         if conclusion.report.has_previous or self.options.report is not None:
             stderr.write(render_oneline(conclusion.report) + "\n")
         if self.options.annotate:
@@ -150,7 +153,7 @@ class Publication:
             for line in logging_commands(
                 conclusion.report,
                 summary=None if markdown is None else Path(markdown),
-                published=conclusion.refused is None,
+                published=published,
                 failed_run=bool(conclusion.matched),
             ):
                 stdout.write(line)

@@ -88,11 +88,17 @@ def run_sync(
         code = conclusion.exit_code
     if conclusion.refused is not None:
         code = EXIT_SHRUNK
+    published = not result.synced_nothing and conclusion.refused is None
     if not quiet or code != EXIT_OK:
         stderr.write(render_summary(result))
-        publication.announce(conclusion, stdout=sys.stdout, stderr=stderr)
-    elif nightly.annotate:
-        publication.announce(conclusion, stdout=sys.stdout, stderr=io.StringIO())
+    # Quiet: the one-line report only when the run did not succeed, like the summary.
+    quietly = quiet and code == EXIT_OK
+    publication.announce(
+        conclusion,
+        published=published,
+        stdout=sys.stdout,
+        stderr=io.StringIO() if quietly else stderr,
+    )
     if conclusion.refused is not None:
         raise conclusion.refused
     if options.shard.count > 1 and output not in (None, STDOUT) and not result.synced_nothing:
