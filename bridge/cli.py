@@ -394,7 +394,7 @@ def sync(
         raise UsageError("--quiet and --verbose cannot be combined")
     if progress is None:
         progress = progress_wanted(sys.stderr, os.environ) and not (quiet or verbose)
-    from bridge.nightly.shard import Shard, parse_shard
+    from bridge.nightly.shard import parse_shard
 
     if split_org and shard is None:
         raise UsageError("--split-org applies with --shard only")
@@ -402,7 +402,7 @@ def sync(
         organizations=frozenset(org or ()),
         concurrency=concurrency,
         developers_days=developers,
-        shard=parse_shard(shard, split_org or ()) if shard else Shard(),
+        shard=parse_shard(shard, split_org or ()) if shard else None,
     )
     raise typer.Exit(
         sync_command(
@@ -535,12 +535,32 @@ def demo(
     raise typer.Exit(demo_command(output=output, stderr=sys.stderr, progress=progress))
 
 
-@app.command(epilog=_examples("catalog-bridge init && $EDITOR catalog-bridge.yaml"))
+@app.command(
+    epilog=_examples(
+        "catalog-bridge init && $EDITOR catalog-bridge.yaml",
+        "catalog-bridge init --pipeline catalog-bridge-nightly.yml",
+    )
+)
 def init(
     config: ConfigOption = None,
     force: Annotated[bool, typer.Option(help="Replace an existing file.")] = False,
+    pipeline: Annotated[
+        str | None,
+        typer.Option(
+            metavar="FILE",
+            help="Write the nightly Azure Pipelines template to FILE instead (e.g. "
+            "catalog-bridge-nightly.yml).",
+        ),
+    ] = None,
 ) -> None:
-    """Write a commented starter configuration file."""
+    """Write a commented starter configuration file, or with --pipeline the nightly job's
+    Azure Pipelines template."""
+    if pipeline is not None:
+        from bridge.nightly.pipeline import write_pipeline
+
+        written = write_pipeline(pipeline, force=force)
+        typer.echo(f"Wrote {written}; commit it beside catalog-bridge.yaml and create a pipeline.")
+        return
     from bridge.config import config_path, write_starter
 
     written = write_starter(config_path(config, os.environ), force=force)

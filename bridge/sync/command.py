@@ -19,7 +19,7 @@ from bridge.errors import EXIT_OK, EXIT_SHRUNK, Terminated, UsageError
 from bridge.nightly.merge import write_manifest
 from bridge.nightly.publish import NightlyOptions, Publication
 from bridge.nightly.report import FailedScope
-from bridge.nightly.shard import Scope
+from bridge.nightly.shard import Scope, Shard
 from bridge.progress import ProgressBar
 from bridge.sync.engine import SyncOptions, SyncResult, synchronize
 from bridge.sync.output import STDOUT, open_sink
@@ -57,7 +57,8 @@ def run_sync(
             "--annotate prints logging commands on standard output: write the entities to a "
             "file (--output)"
         )
-    scope = Scope(frozenset(p.name for p in config.profiles), options.organizations, options.shard)
+    shard = options.shard or Shard()
+    scope = Scope(frozenset(p.name for p in config.profiles), options.organizations, shard)
     publication = Publication(nightly, scope, output, readable=output_format != "table")
     write_notes(config.notes, stderr)
     line = ProgressBar(stderr) if progress else None
@@ -101,7 +102,7 @@ def run_sync(
     )
     if conclusion.refused is not None:
         raise conclusion.refused
-    if options.shard.count > 1 and output not in (None, STDOUT) and not result.synced_nothing:
+    if options.shard is not None and output not in (None, STDOUT) and not result.synced_nothing:
         write_manifest(output, options.shard, scope, conclusion.report.failed)
     return code
 

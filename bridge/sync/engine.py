@@ -71,8 +71,8 @@ class SyncOptions:
     developers_days: int | None = None  # overrides each profile's developers_days
     retry: RetryPolicy | None = None
     timeout: float = 30.0
-    # --shard I/N: this job's share of organizations and projects.
-    shard: Shard = field(default_factory=Shard)
+    # --shard I/N: this job's share of organizations and projects; None: everything.
+    shard: Shard | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -153,6 +153,7 @@ class _Run:
         self.result = SyncResult()
         self.listed = 0
         self.now = datetime.now(UTC)
+        self.shard = options.shard or Shard()
 
     def _client(self, profile: Profile, organization: str | None) -> AzureDevOpsClient:
         return profile.client(
@@ -184,7 +185,7 @@ class _Run:
             except BridgeError as error:
                 self._fail(profile, None, None, error)
                 return []
-        wanted, shard = self.options.organizations, self.options.shard
+        wanted, shard = self.options.organizations, self.shard
         return [
             (profile, name)
             for name in names
@@ -212,7 +213,7 @@ class _Run:
                             if not listed_any:
                                 listed_any = True
                                 self.result.organizations += 1
-                            if self.options.shard.takes_project(profile.name, name, project.name):
+                            if self.shard.takes_project(profile.name, name, project.name):
                                 projects.create_task(self._project(organization, project))
                     except BridgeError as error:
                         self._fail(profile, name, None, error)

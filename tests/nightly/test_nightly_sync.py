@@ -343,7 +343,7 @@ def test_the_shrink_guard_keeps_the_previous_output(
     assert len(accepted.entities) < len(first.entities)
 
 
-@pytest.mark.parametrize(("count", "split"), [(2, ()), (3, ("contoso",))])
+@pytest.mark.parametrize(("count", "split"), [(1, ()), (2, ()), (3, ("contoso",))])
 def test_merged_shards_equal_one_job_byte_for_byte(
     tmp_path: Path, config: Path, count: int, split: tuple[str, ...]
 ) -> None:
