@@ -8,6 +8,9 @@ from __future__ import annotations
 
 import io
 import json
+import os
+import subprocess
+import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -395,3 +398,56 @@ def test_merge_refuses_gaps_and_overlaps(tmp_path: Path, config: Path) -> None:
     with pytest.raises(Exception, match="no shard record"):
         merge(single)
     assert not (tmp_path / "merged.ndjson").exists()
+
+
+def cli(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    environ = {k: v for k, v in os.environ.items() if k not in ("TF_BUILD", "SYSTEM_ACCESSTOKEN")}
+    return subprocess.run(
+        [sys.executable, "-m", "bridge", *args],
+        cwd=cwd,
+        env={**environ, "NIGHTLY_PAT": PAT},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+
+def test_the_command_line_wires_the_nightly_options(
+    tmp_path: Path, config: Path, estate: Estate
+) -> None:
+    nightly = ("-c", str(config), "--report", "report.md", "--junit", "junit.xml")
+    for index in (1, 2):
+        shard = cli(
+            "sync", *nightly, "--shard", f"{index}/2", "-o", f"s{index}.ndjson", cwd=tmp_path
+        )
+        assert shard.returncode == 0, shard.stderr
+    merged = cli(
+        "merge",
+        "s1.ndjson",
+        "s2.ndjson",
+        "-o",
+        "entities.ndjson",
+        "--report",
+        "all.json",
+        "--report-format",
+        "json",
+        "--annotate",
+        cwd=tmp_path,
+    )
+    assert merged.returncode == 0, merged.stderr
+    assert "##vso[task.uploadsummary]" not in merged.stdout  # a JSON report is not a summary
+    assert json.loads((tmp_path / "all.json").read_text("utf-8"))["has_previous"] is False
+    for organization in estate.organizations:
+        if organization.name != "fabrikam":
+            for gone in list(organization.repositories()):
+                remove(gone)
+    shrunk = cli(
+        "sync", "-c", str(config), "-o", "entities.ndjson", "--max-shrink", "10%", cwd=tmp_path
+    )
+    assert shrunk.returncode == 6, shrunk.stderr
+    assert "catalog-bridge: error: entities.ndjson not replaced" in shrunk.stderr
+    refused = cli("sync", "-c", str(config), "--annotate", cwd=tmp_path)
+    assert refused.returncode == 2
+    assert "--annotate prints logging commands on standard output" in refused.stderr
+    bad = cli("sync", "-c", str(config), "--fail-on", "sometimes", cwd=tmp_path)
+    assert bad.returncode == 2 and "choose from org-failed" in bad.stderr
