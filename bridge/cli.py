@@ -8,7 +8,7 @@ import signal
 import sys
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Protocol, cast
+from typing import TYPE_CHECKING, Annotated, Protocol, cast
 
 import typer
 
@@ -19,6 +19,7 @@ from bridge.errors import (
     EXIT_INTERRUPTED,
     EXIT_OK,
     EXIT_PROBLEMS,
+    EXIT_SHRUNK,
     EXIT_TERMINATED,
     EXIT_USAGE,
     BridgeError,
@@ -28,6 +29,9 @@ from bridge.errors import (
     exit_code_for,
     leading_error,
 )
+
+if TYPE_CHECKING:
+    from bridge.nightly.publish import NightlyOptions
 
 
 def _exit_codes(*codes: int) -> str:
@@ -183,6 +187,113 @@ ConfigOption = Annotated[
 ]
 
 
+class ChangeReportFormat(StrEnum):
+    """Formats of the change report."""
+
+    md = "md"
+    json = "json"
+
+
+PreviousOption = Annotated[
+    str | None,
+    typer.Option(
+        metavar="FILE",
+        help="The previous run's output to compare with and keep stale entities from "
+        "(default: the --output file being replaced).",
+    ),
+]
+ReportOption = Annotated[
+    str | None,
+    typer.Option(metavar="FILE", help="Write the change report (vs the previous run) here."),
+]
+ReportFormatOption = Annotated[
+    ChangeReportFormat,
+    typer.Option(help="md (for the pipeline summary tab) or json."),
+]
+JunitOption = Annotated[
+    str | None,
+    typer.Option(
+        metavar="FILE",
+        help="Write a JUnit file: a test case per repository's catalog check, a suite per "
+        "organization (PublishTestResults@2).",
+    ),
+]
+AnnotateOption = Annotated[
+    bool,
+    typer.Option(
+        help="Print Azure Pipelines logging commands on standard output: failures and new "
+        "problems as annotations, the Markdown report in the summary tab, SucceededWithIssues "
+        "when organizations failed."
+    ),
+]
+MaxShrinkOption = Annotated[
+    str | None,
+    typer.Option(
+        metavar="SHARE",
+        help="Keep the previous output when the new one has fewer entities by more than "
+        "this share, e.g. 10% (exit 6).",
+    ),
+]
+AcceptShrinkOption = Annotated[
+    bool, typer.Option(help="Publish the output even when --max-shrink would refuse it.")
+]
+FailOnOption = Annotated[
+    str | None,
+    typer.Option(
+        metavar="CONDITIONS",
+        help="Exit 1 only for these (comma-separated): org-failed, unreadable, new-invalid, "
+        "new-problems, owner-removed, context-changed, removed; or none (default: "
+        "org-failed,unreadable). The rest is reported.",
+    ),
+]
+RunStartedOption = Annotated[
+    str | None,
+    typer.Option(
+        metavar="TIMESTAMP",
+        help="The synced_at of entities that changed (ISO 8601; default: now). Shards of one "
+        "pipeline run pass the same moment.",
+    ),
+]
+
+
+def _nightly(
+    previous: str | None,
+    report: str | None,
+    report_format: ChangeReportFormat,
+    junit: str | None,
+    annotate: bool,
+    max_shrink: str | None,
+    accept_shrink: bool,
+    fail_on: str | None,
+    run_started: str | None,
+) -> NightlyOptions:
+    """The nightly options of sync and merge, parsed."""
+    from datetime import datetime
+
+    from bridge.nightly.guards import parse_fail_on, parse_share
+    from bridge.nightly.publish import NightlyOptions
+
+    started = None
+    if run_started is not None:
+        try:
+            started = datetime.fromisoformat(run_started)
+        except ValueError:
+            raise UsageError(f"--run-started {run_started!r}: expected an ISO 8601 time") from None
+        if started.tzinfo is None:
+            raise UsageError(f"--run-started {run_started!r}: give a time zone (Z for UTC)")
+    return NightlyOptions(
+        previous=previous,
+        report=report,
+        report_format=report_format.value,
+        junit=junit,
+        annotate=annotate,
+        max_shrink=None if max_shrink is None else parse_share(max_shrink),
+        accept_shrink=accept_shrink,
+        fail_on=None if fail_on is None else parse_fail_on(fail_on),
+        started=started,
+    )
+
+
 class SyncFormat(StrEnum):
     """Output formats of ``sync``."""
 
@@ -261,6 +372,30 @@ def sync(
         bool,
         typer.Option(help="With a state: read everything again (a full refresh)."),
     ] = False,
+    previous: PreviousOption = None,
+    report: ReportOption = None,
+    report_format: ReportFormatOption = ChangeReportFormat.md,
+    junit: JunitOption = None,
+    annotate: AnnotateOption = False,
+    max_shrink: MaxShrinkOption = None,
+    accept_shrink: AcceptShrinkOption = False,
+    fail_on: FailOnOption = None,
+    shard: Annotated[
+        str | None,
+        typer.Option(
+            metavar="I/N",
+            help="Sync only shard I of N: a stable share of the organizations (and of the "
+            "projects of each --split-org); merge the shards with catalog-bridge merge.",
+        ),
+    ] = None,
+    split_org: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="With --shard: share this organization's projects among the shards instead "
+            "of giving it whole to one (repeatable; for an organization too big for one job)."
+        ),
+    ] = None,
+    run_started: RunStartedOption = None,
 ) -> None:
     """Pull every repository of the configured Azure DevOps organizations, read and validate
     their catalog files, and write repository entities with Backstage application context."""
@@ -272,10 +407,15 @@ def sync(
         raise UsageError("--quiet and --verbose cannot be combined")
     if progress is None:
         progress = progress_wanted(sys.stderr, os.environ) and not (quiet or verbose)
+    from bridge.nightly.shard import parse_shard
+
+    if split_org and shard is None:
+        raise UsageError("--split-org applies with --shard only")
     options = SyncOptions(
         organizations=frozenset(org or ()),
         concurrency=concurrency,
         developers_days=developers,
+        shard=parse_shard(shard, split_org or ()) if shard else None,
     )
     raise typer.Exit(
         sync_command(
@@ -291,6 +431,66 @@ def sync(
             verbose=verbose,
             state=state,
             full=full,
+            nightly=_nightly(
+                previous,
+                report,
+                report_format,
+                junit,
+                annotate,
+                max_shrink,
+                accept_shrink,
+                fail_on,
+                run_started,
+            ),
+        )
+    )
+
+
+@app.command(
+    epilog=_examples(
+        "catalog-bridge merge shard-*.ndjson --output entities.ndjson --report report.md",
+        exit_codes=(EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE, EXIT_SHRUNK),
+    ),
+)
+def merge(
+    outputs: Annotated[
+        list[str], typer.Argument(help="The outputs of every `sync --shard I/N` job.")
+    ],
+    output: Annotated[str, typer.Option("--output", "-o", help="Write the merged entities here.")],
+    output_format: Annotated[
+        SyncFormat, typer.Option("--format", "-f", help="ndjson, json, yaml or table.")
+    ] = SyncFormat.ndjson,
+    previous: PreviousOption = None,
+    report: ReportOption = None,
+    report_format: ReportFormatOption = ChangeReportFormat.md,
+    junit: JunitOption = None,
+    annotate: AnnotateOption = False,
+    max_shrink: MaxShrinkOption = None,
+    accept_shrink: AcceptShrinkOption = False,
+    fail_on: FailOnOption = None,
+) -> None:
+    """Join the outputs of `sync --shard I/N` jobs into one, refusing overlaps and gaps: the
+    same bytes one job would have written, with one change report for the whole estate."""
+    from bridge.nightly.merge import merge_command
+
+    raise typer.Exit(
+        merge_command(
+            outputs,
+            output=output,
+            output_format=output_format.value,
+            options=_nightly(
+                previous,
+                report,
+                report_format,
+                junit,
+                annotate,
+                max_shrink,
+                accept_shrink,
+                fail_on,
+                None,
+            ),
+            stdout=sys.stdout,
+            stderr=sys.stderr,
         )
     )
 
@@ -573,12 +773,32 @@ def demo(
     raise typer.Exit(demo_command(output=output, stderr=sys.stderr, progress=progress))
 
 
-@app.command(epilog=_examples("catalog-bridge init && $EDITOR catalog-bridge.yaml"))
+@app.command(
+    epilog=_examples(
+        "catalog-bridge init && $EDITOR catalog-bridge.yaml",
+        "catalog-bridge init --pipeline catalog-bridge-nightly.yml",
+    )
+)
 def init(
     config: ConfigOption = None,
     force: Annotated[bool, typer.Option(help="Replace an existing file.")] = False,
+    pipeline: Annotated[
+        str | None,
+        typer.Option(
+            metavar="FILE",
+            help="Write the nightly Azure Pipelines template to FILE instead (e.g. "
+            "catalog-bridge-nightly.yml).",
+        ),
+    ] = None,
 ) -> None:
-    """Write a commented starter configuration file."""
+    """Write a commented starter configuration file, or with --pipeline the nightly job's
+    Azure Pipelines template."""
+    if pipeline is not None:
+        from bridge.nightly.pipeline import write_pipeline
+
+        written = write_pipeline(pipeline, force=force)
+        typer.echo(f"Wrote {written}; commit it beside catalog-bridge.yaml and create a pipeline.")
+        return
     from bridge.config import config_path, write_starter
 
     written = write_starter(config_path(config, os.environ), force=force)

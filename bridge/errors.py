@@ -19,6 +19,7 @@ EXIT_USAGE = 2  # bad command line
 EXIT_CONFIG = 3  # configuration file missing or invalid
 EXIT_AUTH = 4  # a token was refused (authentication or authorization)
 EXIT_UNAVAILABLE = 5  # Azure DevOps / broker unreachable or failing
+EXIT_SHRUNK = 6  # the shrink guard kept the previous output (--max-shrink)
 EXIT_INTERNAL = 70  # a bug (sysexits' EX_SOFTWARE): never a user's mistake or an outage
 EXIT_LOCKED = 75  # another run holds the output (sysexits' EX_TEMPFAIL: try again later)
 # 128 + the signal number, as a shell reports a process the signal ended.
@@ -51,6 +52,11 @@ EXIT_CODE_MEANINGS: tuple[tuple[int, str], ...] = (
         "A token was refused (every organization refused it, or a broker blocked the request)",
     ),
     (EXIT_UNAVAILABLE, "Azure DevOps or the Snyk Broker could not be reached"),
+    (
+        EXIT_SHRUNK,
+        "The new output lost more entities than `--max-shrink` allows: the previous output "
+        "is kept (`--accept-shrink` publishes it)",
+    ),
     (
         EXIT_INTERNAL,
         "Internal error: a bug (please report it; `CATALOG_BRIDGE_DEBUG=1` shows the traceback)",
@@ -120,6 +126,10 @@ class OutputClosedError(InputError):
 
 class LockedError(BridgeError):
     """Another run holds the lock on a file this run would write (exit 75: try again)."""
+
+
+class ShrinkError(BridgeError):
+    """The new output lost more entities than ``--max-shrink`` allows: not published."""
 
 
 class AzureDevOpsError(BridgeError):
@@ -260,6 +270,7 @@ _EXIT_CODES: tuple[tuple[type[BaseException], int], ...] = (
     (OutputClosedError, EXIT_OUTPUT_CLOSED),
     (InputError, EXIT_PROBLEMS),
     (LockedError, EXIT_LOCKED),
+    (ShrinkError, EXIT_SHRUNK),
     (KeyboardInterrupt, EXIT_INTERRUPTED),
     (BridgeError, EXIT_PROBLEMS),
 )

@@ -4,26 +4,43 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import io
 import os
 import signal
+import sys
 import tempfile
 from collections.abc import Coroutine, Mapping, Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TextIO, TypeVar
 
 from bridge.config import Config, load_config
-from bridge.errors import EXIT_OK, Terminated
+from bridge.errors import EXIT_OK, EXIT_SHRUNK, Terminated, UsageError
+from bridge.nightly.merge import write_manifest
+from bridge.nightly.publish import NightlyOptions, Publication
+from bridge.nightly.report import FailedScope
+from bridge.nightly.shard import Scope, Shard
 from bridge.progress import ProgressBar
 from bridge.state.run import StateRun
 from bridge.state.store import StateStore
 from bridge.sync.engine import SyncOptions, SyncResult, synchronize
-from bridge.sync.output import open_sink
+from bridge.sync.output import STDOUT, open_sink
 from bridge.sync.summary import render_summary
 from bridge.terminal import request_log, write_notes
 
 _DEMO_TOKEN_ENV = "CATALOG_BRIDGE_DEMO_PAT"
+
+
+@dataclass(frozen=True, slots=True)
+class SyncRun:
+    """A finished ``run_sync``: what the sync did, and the exit code the run ends with (the
+    nightly options can make it differ from the result's own)."""
+
+    result: SyncResult
+    exit_code: int
+
+
 T = TypeVar("T")
 
 
@@ -38,8 +55,10 @@ def run_sync(
     quiet: bool = False,
     state: Path | None = None,
     full: bool = False,
-) -> SyncResult:
-    """Sync the configuration's profiles into ``output`` and print the summary to ``stderr``.
+    nightly: NightlyOptions | None = None,
+) -> SyncRun:
+    """Sync the configuration's profiles into ``output``, print the summary to ``stderr``, and
+    return what the run did with its exit code.
 
     A file output is published atomically at the end, in a stable order, so an interrupted
     run never leaves a truncated file; NDJSON to standard output streams as entities arrive.
@@ -48,8 +67,19 @@ def run_sync(
     succeed (exit code other than 0).
 
     ``state`` (else the configuration's ``state.path``) is the state database: the run is
-    recorded there and, unless ``full`` or a full refresh is due, reads only what changed.
+    recorded there and, unless ``full`` or a full refresh is due, reads only what changed;
+    the previous entities then come from it. ``nightly``: the previous entities, change
+    report, last-known-good entities, shrink guard and ``--fail-on`` (:mod:`bridge.nightly`);
+    a refused shrink raises :class:`~bridge.errors.ShrinkError` once the report is written.
     """
+    nightly = nightly or NightlyOptions()
+    if nightly.annotate and output in (None, STDOUT):
+        raise UsageError(
+            "--annotate prints logging commands on standard output: write the entities to a "
+            "file (--output)"
+        )
+    shard = options.shard or Shard()
+    scope = Scope(frozenset(p.name for p in config.profiles), options.organizations, shard)
     write_notes(config.notes, stderr)
     state = state or config.state.path
     line = ProgressBar(stderr) if progress else None
@@ -57,6 +87,8 @@ def run_sync(
         state_run = None
         if state is not None:
             store = stack.enter_context(StateStore.open(state))
+            # The previous entities are read before this run records its own.
+            nightly = replace(nightly, store=nightly.store or store)
             state_run = StateRun.begin(
                 store,
                 config.profiles,
@@ -65,23 +97,53 @@ def run_sync(
                 now=datetime.now(UTC),
                 developers_days=options.developers_days,
             )
+        publication = Publication(nightly, scope, output, readable=output_format != "table")
         try:
             with open_sink(output_format, output) as sink:
                 sync = synchronize(
-                    config.profiles, options, sink.write, progress=line, state=state_run
+                    config.profiles,
+                    options,
+                    lambda entity: sink.write(publication.read(entity)),
+                    progress=line,
+                    state=state_run,
                 )
                 result = run_cancellable(sync)
-                if result.synced_nothing:
-                    # Keep the previous output rather than replace it with an empty one.
+                failed = [
+                    FailedScope(f.profile, f.organization, f.project, f.error.detail())
+                    for f in result.failures
+                ]
+                conclusion = publication.conclude(failed, sink.write)
+                if result.synced_nothing or conclusion.refused is not None:
+                    # Keep the previous output rather than replace it with an empty or
+                    # shrunk one.
                     sink.abort()
         finally:
             if line is not None:
                 line.finish()
         if state_run is not None:
             _finish(state_run, result)
-    if not quiet or result.exit_code != EXIT_OK:
+    if result.synced_nothing or nightly.fail_on is None:
+        code = result.exit_code
+    else:
+        code = conclusion.exit_code
+    if conclusion.refused is not None:
+        code = EXIT_SHRUNK
+    published = not result.synced_nothing and conclusion.refused is None
+    if not quiet or code != EXIT_OK:
         stderr.write(render_summary(result))
-    return result
+    # Quiet: the one-line report only when the run did not succeed, like the summary.
+    quietly = quiet and code == EXIT_OK
+    publication.announce(
+        conclusion,
+        published=published,
+        stdout=sys.stdout,
+        stderr=io.StringIO() if quietly else stderr,
+    )
+    if conclusion.refused is not None:
+        raise conclusion.refused
+    if options.shard is not None and output not in (None, STDOUT) and not result.synced_nothing:
+        write_manifest(output, options.shard, scope, conclusion.report.failed)
+    return SyncRun(result, code)
 
 
 def _finish(state_run: StateRun, result: SyncResult) -> None:
@@ -143,13 +205,15 @@ def sync_command(
     verbose: bool = False,
     state: str | None = None,
     full: bool = False,
+    nightly: NightlyOptions | None = None,
 ) -> int:
-    """``catalog-bridge sync``: returns the exit code. ``quiet``, ``progress``, ``state`` and
-    ``full``: see :func:`run_sync`; ``verbose`` logs every request to ``stderr``."""
+    """``catalog-bridge sync``: returns the exit code. ``quiet``, ``progress``, ``state``,
+    ``full`` and ``nightly``: see :func:`run_sync`; ``verbose`` logs every request to
+    ``stderr``."""
     config = load_config(config_file, environ=environ, profiles=list(profiles) or None)
     options = replace(options, organizations=config.organization_filter(options.organizations))
     with request_log(stderr if verbose else None):
-        result = run_sync(
+        return run_sync(
             config,
             options,
             output=output,
@@ -159,8 +223,8 @@ def sync_command(
             quiet=quiet,
             state=Path(state) if state else None,
             full=full,
-        )
-    return result.exit_code
+            nightly=nightly,
+        ).exit_code
 
 
 def demo_command(*, output: str, stderr: TextIO, progress: bool) -> int:
@@ -194,13 +258,13 @@ def demo_command(*, output: str, stderr: TextIO, progress: bool) -> int:
             )
             environ = {**os.environ, _DEMO_TOKEN_ENV: token.value}
             config = load_config(config_file, environ=environ)
-            result = run_sync(
+            code = run_sync(
                 config,
                 SyncOptions(),
                 output=output,
                 output_format="ndjson",
                 stderr=stderr,
                 progress=progress,
-            )
+            ).exit_code
     stderr.write(f"Entities written to {output}\n")
-    return result.exit_code
+    return code

@@ -46,6 +46,7 @@ from bridge.errors import (
     combined_exit_code,
     leading_error,
 )
+from bridge.nightly.shard import Shard
 from bridge.state.records import (
     author_commit,
     author_record,
@@ -91,6 +92,8 @@ class SyncOptions:
     developers_days: int | None = None  # overrides each profile's developers_days
     retry: RetryPolicy | None = None
     timeout: float = 30.0
+    # --shard I/N: this job's share of organizations and projects; None: everything.
+    shard: Shard | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -185,6 +188,7 @@ class _Run:
         self.result = SyncResult(incremental=self.reuse is not None)
         self.listed = 0
         self.now = datetime.now(UTC)
+        self.shard = options.shard or Shard()
 
     def _client(self, profile: Profile, organization: str | None) -> AzureDevOpsClient:
         return profile.client(
@@ -216,8 +220,13 @@ class _Run:
             except BridgeError as error:
                 self._fail(profile, None, None, error)
                 return []
-        wanted = self.options.organizations
-        return [(profile, name) for name in names if not wanted or name.lower() in wanted]
+        wanted, shard = self.options.organizations, self.shard
+        return [
+            (profile, name)
+            for name in names
+            if (not wanted or name.lower() in wanted)
+            and shard.takes_organization(profile.name, name)
+        ]
 
     async def _organization(self, profile: Profile, name: str) -> None:
         days = self.options.developers_days
@@ -253,7 +262,8 @@ class _Run:
                     if not listed_any:
                         listed_any = True
                         self.result.organizations += 1
-                    projects.create_task(self._project(organization, project))
+                    if self.shard.takes_project(profile.name, name, project.name):
+                        projects.create_task(self._project(organization, project))
             except BridgeError as error:
                 self._fail(profile, name, None, error)
                 return

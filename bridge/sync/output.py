@@ -450,6 +450,22 @@ def _target(destination: str | os.PathLike[str] | None, *, stdout: TextIO) -> _T
     return _Device(path)
 
 
+def write_text_atomically(destination: str | os.PathLike[str], text: str) -> None:
+    """Write ``text`` (UTF-8) to the file ``destination`` as entity files are written: under
+    its lock, through a temporary file that takes its name at the end (a report beside the
+    entities is never seen half-written either)."""
+    path = Path(destination)
+    if path.is_dir():
+        raise InputError(f"cannot write {path}: it is a folder")
+    target = _AtomicFile(path)
+    try:
+        target.write(text)
+        target.publish()
+    except BaseException:
+        target.discard()
+        raise
+
+
 # --- Ordering ------------------------------------------------------------------------------
 
 # A spooled entity's place in its spool file, after its sort key: offset and length.

@@ -8,6 +8,7 @@ import itertools
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
@@ -23,8 +24,11 @@ from bridge.emulator import (
 )
 from bridge.emulator.estate import Repository
 from bridge.emulator.history import ZERO_ID
+from bridge.nightly.publish import NightlyOptions
 from bridge.sync.command import run_sync
 from bridge.sync.engine import SyncOptions, SyncResult
+
+SYNCED_AT = datetime(2026, 12, 1, tzinfo=UTC)
 
 TOKEN_ENV = "STATE_TEST_PAT"
 CATALOG_PATH = "/catalog-info.yaml"
@@ -64,7 +68,10 @@ class Bed:
             progress=False,
             state=state,
             full=full,
-        )
+            # One moment for every run: synced_at then says nothing about which run read an
+            # entity, so the outputs of runs with and without a state can be compared bytewise.
+            nightly=NightlyOptions(started=SYNCED_AT),
+        ).result
         return output.read_text(encoding="utf-8"), result, stderr.getvalue()
 
     def repository(self, organization: str, project: str, name: str) -> Repository:

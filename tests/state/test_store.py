@@ -22,7 +22,7 @@ from bridge.errors import InputError, LockedError
 from bridge.state.command import runs_command
 from bridge.state.schema import SCHEMA_VERSION
 from bridge.state.store import StateStore, repository_key
-from tests.state.support import TOKEN_ENV, serving_bed
+from tests.state.support import SYNCED_AT, TOKEN_ENV, serving_bed
 
 
 def _entity(name: str, project: str = "Payments") -> dict[str, Any]:
@@ -170,6 +170,7 @@ def test_a_run_killed_at_any_point_leaves_a_consistent_state_and_the_next_conver
             [
                 *(sys.executable, "-m", "bridge", "sync", "--config", str(bed.config_file)),
                 *("--state", str(state), "--output", str(tmp_path / "killed.ndjson"), "--quiet"),
+                *("--run-started", SYNCED_AT.isoformat()),
             ],
             env={**os.environ, TOKEN_ENV: bed.token},
             stdout=subprocess.DEVNULL,

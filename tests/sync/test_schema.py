@@ -80,6 +80,8 @@ def example_entity(**changes: Any) -> Entity:
                 "source": "Backstage",
             }
         ],
+        "stale": False,
+        "synced_at": "2026-12-07T02:00:00Z",
     }
     catalog = changes.pop("catalog", {})
     entity.update(changes)
@@ -101,6 +103,8 @@ def _not_read(status: str, reason: str, **changes: Any) -> Entity:
 
 EXAMPLES: dict[str, Entity] = {
     "found": example_entity(),
+    "stale, kept from the previous run": example_entity(stale=True),
+    "stale, from an output without synced_at": example_entity(stale=True, synced_at=None),
     "found, clean, without developers or languages": example_entity(
         catalog={"problems": [], "documents": 1},
         languages=None,
@@ -252,6 +256,9 @@ def _drop(path: str) -> Callable[[Entity], None]:
 WRONG: dict[str, tuple[str, Callable[[Entity], None]]] = {
     "unknown catalog status": ("found", _set("catalog.status", "absent")),
     "unknown freshness": ("found", _set("freshness", "stale")),
+    "stale not a boolean": ("found", _set("stale", "yes")),
+    "synced_at not a timestamp": ("found", _set("synced_at", "yesterday")),
+    "synced_at null, not stale": ("found", _set("synced_at", None)),
     "unknown visibility": ("found", _set("visibility", "internal")),
     "unknown severity": ("invalid, with problems", _set("catalog.problems.0.severity", "info")),
     "extra key in the entity": ("found", _set("owner", "group:default/payments")),
