@@ -340,17 +340,25 @@ def main() -> None:
         sys.exit(code if isinstance(code, int) else 0)
     except typer.Exit as done:
         sys.exit(done.exit_code)
-    except (typer.Abort, KeyboardInterrupt):
+    except (typer.Abort, KeyboardInterrupt, Exception) as error:
+        sys.exit(report_failure(error))
+
+
+def report_failure(error: BaseException) -> int:
+    """Print the message for an error that ended a command and return its exit code.
+
+    Re-raises errors that are bugs when CATALOG_BRIDGE_DEBUG is set (for a traceback).
+    """
+    if isinstance(error, typer.Abort | KeyboardInterrupt):
         sys.stderr.write("interrupted\n")
-        sys.exit(EXIT_INTERRUPTED)
-    except BridgeError as error:
+        return EXIT_INTERRUPTED
+    if isinstance(error, BridgeError):
         sys.stderr.write(f"catalog-bridge: error: {error}\n")
-        sys.exit(exit_code_for(error))
-    except Exception as error:
-        usage = _usage_error(error)
-        if usage is None:
-            raise
-        sys.exit(usage)
+        return exit_code_for(error)
+    usage = _usage_error(error) if isinstance(error, Exception) else None
+    if usage is None:
+        raise error
+    return usage
 
 
 def _usage_error(error: Exception) -> int | None:
