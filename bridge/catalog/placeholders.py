@@ -15,12 +15,14 @@ import json
 import os
 import re
 from dataclasses import dataclass
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bridge.catalog.jsvalue import js_json
 from bridge.catalog.problems import ERROR, WARNING, Problem
 from bridge.catalog.yamlload import parse_documents
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 _RESOLVERS = ("text", "json", "yaml")
 _PLUGIN_RESOLVERS = ("openapi", "asyncapi")  # the OpenAPI module's; read as text here
@@ -156,6 +158,8 @@ class _Resolver:
 
     def _local_file(self, value: Any) -> Path | str | None:
         """The file to read; None when there is none; a reason (str) when refused."""
+        from pathlib import Path  # here: most catalog files hold no placeholder
+
         base = self.context.base_dir
         if base is None or not isinstance(value, str) or _SCHEME.match(value):
             return None

@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 from typing import Any
 
-from bridge.catalog.ajv import SchemaCompiler, SchemaError
+from bridge.catalog.ajv import SchemaCompiler, SchemaError, Validator
 from bridge.catalog.formats import (
     EXPECTATIONS,
     is_non_empty_string,
@@ -53,7 +53,15 @@ _ROOT_FIELDS = ("apiVersion", "kind", "metadata", "spec")
 _compiler = SchemaCompiler(REGISTRY)
 _check_envelope = _compiler.compile(ENTITY_ENVELOPE)
 _check_entity = _compiler.compile(ENTITY)
-_check_kind = {kind: _compiler.compile(schema) for kind, schema in KINDS.items()}
+_check_kind: dict[str, Validator] = {}  # compiled on first use: a hook run meets one or two
+
+
+def _kind_validator(kind: str) -> Validator:
+    check = _check_kind.get(kind)
+    if check is None:
+        check = _check_kind[kind] = _compiler.compile(KINDS[kind])
+    return check
+
 
 #: Relation fields per kind (as its validator names it) and the kind a bare name defaults to
 #: (None: a kind is required).
@@ -263,7 +271,7 @@ class _DocumentCheck:
             return None
         processor, kind = chosen
         errors: list[SchemaError] = []
-        _check_kind[kind](entity, (), errors)
+        _kind_validator(kind)(entity, (), errors)
         prefix = (
             f"Processor {processor} threw an error while validating the entity {info.ref}; "
             "caused by "
