@@ -209,6 +209,12 @@ class SchemaCompiler:
     def _object_group(self, schema: Mapping[str, Any], reports_type: bool) -> Validator:
         required: list[str] = list(schema.get("required", ()))
         properties = {key: self.compile(sub) for key, sub in schema.get("properties", {}).items()}
+        # Most properties are plain strings with a minimum length: a value that passes is
+        # recognised inline, and only the others go through their validator.
+        entries = [
+            (key, check, _string_minimum(schema["properties"][key]))
+            for key, check in properties.items()
+        ]
         patterns = [
             (pattern.regex.search, self.compile(sub))
             for pattern, sub in schema.get("patternProperties", {}).items()
@@ -247,15 +253,25 @@ class SchemaCompiler:
                                 (("additionalProperty", key),),
                             )
                         )
-            for key, check in properties.items():
+            for key, check, minimum in entries:
                 if key in data:
-                    check(data[key], (*path, key), errors)
+                    value = data[key]
+                    if minimum is None or type(value) is not str or len(value) < minimum:
+                        check(value, (*path, key), errors)
             for matches, check in patterns:
                 for key in js_keys(data):
                     if matches(key):
                         check(data[key], (*path, key), errors)
 
         return obj
+
+
+def _string_minimum(schema: Mapping[str, Any]) -> int | None:
+    """For a schema that only asks for a string of some minimum length, that length."""
+    if schema.get("type") != "string" or set(schema) - {"type", "minLength"}:
+        return None
+    minimum: int = schema.get("minLength", 0)
+    return minimum
 
 
 def _type_error(path: PathT, type_text: str) -> SchemaError:

@@ -44,6 +44,19 @@ def _reject(value: Any) -> ValueError:
     return ValueError(f"Unexpected token {value} in JSON")
 
 
+def _has_dollar_key(data: Any) -> bool:
+    """Whether a mapping anywhere in ``data`` has a key starting with ``$``."""
+    if isinstance(data, dict):
+        for key, value in data.items():
+            if key[:1] == "$" or (isinstance(value, dict | list) and _has_dollar_key(value)):
+                return True
+    elif isinstance(data, list):
+        for item in data:
+            if isinstance(item, dict | list) and _has_dollar_key(item):
+                return True
+    return False
+
+
 class _Resolver:
     def __init__(self, context: PlaceholderContext) -> None:
         self.context = context
@@ -179,6 +192,8 @@ def resolve_placeholders(
     entity: dict[str, Any], context: PlaceholderContext
 ) -> tuple[dict[str, Any], list[Problem]]:
     """The entity with placeholders replaced (unchanged parts shared), and what happened."""
+    if not _has_dollar_key(entity):
+        return entity, []  # the usual case, found without rebuilding anything
     resolver = _Resolver(context)
     resolved = resolver.walk(entity, ())
     return resolved, resolver.problems

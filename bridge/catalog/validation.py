@@ -232,20 +232,19 @@ class _DocumentCheck:
                 )
         # Paths the schema already flagged: the field-format check would only repeat them.
         flagged = {p.path for p in self.problems if p.rule == "entity-schema"}
-        for field, value, check, path, at_key in _field_formats(entity):
-            if path in flagged:
+        for name, value, check, path, at_key in _field_formats(entity):
+            if (value is not None and check(value)) or path in flagged:
                 continue
+            field = name if isinstance(name, str) else ".".join(name)
             if value is None:
                 cause = f"{field} must have a value"
                 message = cause
-            elif not check(value):
+            else:
                 message = (
                     f'"{field}" is not valid; expected {EXPECTATIONS[check]} but found '
                     f'"{js_string(value)}".'
                 )
                 cause = f"{message} To learn more about catalog file format, visit: {DOCS_URL}"
-            else:
-                continue
             self.problems.append(
                 _error("policy", "field-format", message, wrap(cause), path, at_key=at_key)
             )
@@ -331,8 +330,13 @@ def _validator_for(kind: str, api_version: str, template_kind: bool) -> tuple[st
 
 def _field_formats(
     entity: dict[str, Any],
-) -> Iterable[tuple[str, Any, Callable[[Any], bool], tuple[str | int, ...], bool]]:
-    """FieldFormatEntityPolicy's checks in its order: (field, value, check, path, at_key)."""
+) -> Iterable[
+    tuple[str | tuple[str, str], Any, Callable[[Any], bool], tuple[str | int, ...], bool]
+]:
+    """FieldFormatEntityPolicy's checks in its order: (field, value, check, path, at_key).
+
+    A label's or annotation's field name comes as (section, key), joined only when reported.
+    """
     metadata = entity["metadata"]
     yield "apiVersion", entity.get("apiVersion"), is_valid_api_version, ("apiVersion",), False
     yield "kind", entity.get("kind"), is_valid_kind, ("kind",), False
@@ -354,8 +358,8 @@ def _field_formats(
             continue
         for key in js_keys(entries):
             path = ("metadata", section, key)
-            yield f"{section}.{key}", key, key_check, path, True
-            yield f"{section}.{key}", entries[key], value_check, path, False
+            yield (section, key), key, key_check, path, True
+            yield (section, key), entries[key], value_check, path, False
     tags = metadata.get("tags")
     if isinstance(tags, list):
         for index, tag in enumerate(tags):
