@@ -216,7 +216,7 @@ class SchemaCompiler:
             for key, check in properties.items()
         ]
         patterns = [
-            (pattern.regex.search, self.compile(sub))
+            (pattern.regex.search, self.compile(sub), _string_minimum(sub))
             for pattern, sub in schema.get("patternProperties", {}).items()
         ]
         additional = schema.get("additionalProperties", True)
@@ -240,7 +240,7 @@ class SchemaCompiler:
                     )
             if check_additional:
                 for key in js_keys(data):
-                    if key in properties or (patterns and any(m(key) for m, _ in patterns)):
+                    if key in properties or (patterns and any(m(key) for m, _, _ in patterns)):
                         continue
                     if additional_check is not None:
                         additional_check(data[key], (*path, key), errors)
@@ -258,10 +258,13 @@ class SchemaCompiler:
                     value = data[key]
                     if minimum is None or type(value) is not str or len(value) < minimum:
                         check(value, (*path, key), errors)
-            for matches, check in patterns:
+            for matches, check, minimum in patterns:
                 for key in js_keys(data):
+                    value = data[key]
+                    if minimum is not None and type(value) is str and len(value) >= minimum:
+                        continue  # valid whether or not the key matches
                     if matches(key):
-                        check(data[key], (*path, key), errors)
+                        check(value, (*path, key), errors)
 
         return obj
 

@@ -219,9 +219,6 @@ class _DocumentCheck:
         for error in errors:
             cause = "Malformed envelope, " + error.text(with_params=False)
             self.problems.append(_schema_problem(error, "policy", "entity-schema", wrap(cause)))
-        metadata = entity["metadata"]
-        if not js_truthy(metadata.get("namespace")):
-            entity = {**entity, "metadata": {**metadata, "namespace": "default"}}
         for field in js_keys(entity):
             if field not in _ROOT_FIELDS:
                 cause = f"Unknown field {field}"
@@ -275,7 +272,7 @@ class _DocumentCheck:
             f"Processor {processor} threw an error while validating the entity {info.ref}; "
             "caused by "
         )
-        seen = {(p.path, p.message) for p in self.problems}
+        seen = {(p.path, p.message) for p in self.problems} if errors else set()
         for error in errors:
             if error.path in reported and error.keyword != "required":
                 continue  # the entity schema check already said so
@@ -341,7 +338,8 @@ def _field_formats(
     yield "apiVersion", entity.get("apiVersion"), is_valid_api_version, ("apiVersion",), False
     yield "kind", entity.get("kind"), is_valid_kind, ("kind",), False
     yield "metadata.name", metadata.get("name"), is_valid_object_name, ("metadata", "name"), False
-    if "namespace" in metadata:
+    # DefaultNamespaceEntityPolicy runs first and sets a falsy namespace to "default" (valid).
+    if js_truthy(metadata.get("namespace")):
         yield (
             "metadata.namespace",
             metadata["namespace"],
