@@ -20,16 +20,14 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from bridge.catalog.jsvalue import js_keys, js_string, json_pointer
 
 PathT = tuple[str | int, ...]
 
 
-@dataclass(frozen=True, slots=True)
-class SchemaError:
+class SchemaError(NamedTuple):
     """One AJV error: where (data path), which keyword, AJV's message and params."""
 
     path: PathT
@@ -75,8 +73,7 @@ _KNOWN = frozenset(
 )
 
 
-@dataclass(frozen=True, slots=True)
-class Pattern:
+class Pattern(NamedTuple):
     """A schema pattern: the JavaScript source (for messages) and an equivalent Python regex."""
 
     source: str

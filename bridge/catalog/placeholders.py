@@ -14,8 +14,7 @@ from __future__ import annotations
 import json
 import os
 import re
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from bridge.catalog.jsvalue import js_json
 from bridge.catalog.problems import ERROR, WARNING, Problem
@@ -29,8 +28,7 @@ _PLUGIN_RESOLVERS = ("openapi", "asyncapi")  # the OpenAPI module's; read as tex
 _SCHEME = re.compile(r"[a-z][a-z0-9+.-]*:", re.IGNORECASE)
 
 
-@dataclass(frozen=True, slots=True)
-class PlaceholderContext:
+class PlaceholderContext(NamedTuple):
     """Where placeholders may be read from."""
 
     base_dir: str | None  # the catalog file's folder; None when it has none (stdin, remote)

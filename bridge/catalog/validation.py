@@ -11,8 +11,8 @@ after the first error.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, replace
-from typing import Any
+from dataclasses import replace
+from typing import Any, NamedTuple
 
 from bridge.catalog.ajv import SchemaCompiler, SchemaError, Validator
 from bridge.catalog.formats import (
@@ -90,9 +90,11 @@ RELATION_FIELDS: dict[str, tuple[tuple[str, str | None], ...]] = {
 }
 
 
-@dataclass(frozen=True, slots=True)
-class ValidationOptions:
+class ValidationOptions(NamedTuple):
     """Switches matching the reference oracle's options, plus the lint layer's."""
+
+    # Records on the validate path are NamedTuples: a hook run creates each class at import,
+    # and a NamedTuple costs a fraction of a frozen dataclass (~0.1 ms against ~0.7 ms).
 
     relations: bool = True  # parse entity references (Backstage always does)
     template_kind: bool = True  # the scaffolder's Template kind is installed
@@ -124,8 +126,7 @@ def _schema_problem(error: SchemaError, stage: str, rule: str, backstage: str) -
     return _error(stage, rule, error.text(), backstage, path, at_key=at_key)
 
 
-@dataclass(slots=True)
-class _Entity:
+class _Entity(NamedTuple):
     """Facts about an entity that passed the envelope."""
 
     ref: str
