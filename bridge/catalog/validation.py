@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import replace
+from functools import lru_cache
 from typing import Any, NamedTuple
 
 from bridge.catalog.ajv import SchemaCompiler, SchemaError, Validator
@@ -48,7 +49,7 @@ DOCS_URL = (
     "https://github.com/backstage/backstage/blob/master/docs/architecture-decisions/"
     "adr002-default-catalog-file-format.md"
 )
-_ROOT_FIELDS = ("apiVersion", "kind", "metadata", "spec")
+_ROOT_FIELDS = frozenset(("apiVersion", "kind", "metadata", "spec"))
 
 _compiler = SchemaCompiler(REGISTRY)
 _check_envelope = _compiler.compile(ENTITY_ENVELOPE)
@@ -220,16 +221,22 @@ class _DocumentCheck:
         for error in errors:
             cause = "Malformed envelope, " + error.text(with_params=False)
             self.problems.append(_schema_problem(error, "policy", "entity-schema", wrap(cause)))
-        for field in js_keys(entity):
-            if field not in _ROOT_FIELDS:
-                cause = f"Unknown field {field}"
-                self.problems.append(
-                    _error(
-                        "policy", "unknown-root-field", cause, wrap(cause), (field,), at_key=True
+        if not _ROOT_FIELDS.issuperset(entity):
+            for field in js_keys(entity):
+                if field not in _ROOT_FIELDS:
+                    cause = f"Unknown field {field}"
+                    self.problems.append(
+                        _error(
+                            "policy",
+                            "unknown-root-field",
+                            cause,
+                            wrap(cause),
+                            (field,),
+                            at_key=True,
+                        )
                     )
-                )
         # Paths the schema already flagged: the field-format check would only repeat them.
-        flagged = {p.path for p in self.problems if p.rule == "entity-schema"}
+        flagged = {p.path for p in self.problems if p.rule == "entity-schema"} if errors else set()
         for name, value, check, path, at_key in _field_formats(entity):
             if (value is not None and check(value)) or path in flagged:
                 continue
@@ -311,6 +318,7 @@ class _DocumentCheck:
                     )
 
 
+@lru_cache(maxsize=256)  # documents repeat a handful of (kind, apiVersion) pairs
 def _validator_for(kind: str, api_version: str, template_kind: bool) -> tuple[str, str] | None:
     """(processor, kind) of the validator whose kind and apiVersion enums match, if any."""
     for processor, kinds in PROCESSORS:
