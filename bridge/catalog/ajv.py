@@ -136,17 +136,23 @@ class SchemaCompiler:
         checks: list[Validator] = []
         if "enum" in schema:
             allowed = list(schema["enum"])
+            # Backstage's enums are strings: a string is then checked by one set lookup.
+            strings = frozenset(allowed) if all(type(o) is str for o in allowed) else None
 
             def enum(data: Any, path: PathT, errors: Errors) -> None:
-                if not any(_js_equal(data, option) for option in allowed):
-                    errors.append(
-                        SchemaError(
-                            path,
-                            "enum",
-                            "must be equal to one of the allowed values",
-                            (("allowedValues", allowed),),
-                        )
+                if strings is not None and type(data) is str:
+                    if data in strings:
+                        return
+                elif any(_js_equal(data, option) for option in allowed):
+                    return
+                errors.append(
+                    SchemaError(
+                        path,
+                        "enum",
+                        "must be equal to one of the allowed values",
+                        (("allowedValues", allowed),),
                     )
+                )
 
             checks.append(enum)
         if "oneOf" in schema:
@@ -193,11 +199,13 @@ class SchemaCompiler:
 
     def _array_group(self, schema: Mapping[str, Any], reports_type: bool) -> Validator:
         item = self.compile(schema["items"])
+        minimum = _string_minimum(schema["items"])  # lists of names: checked inline
 
         def array(data: Any, path: PathT, errors: Errors) -> None:
             if type(data) is list:
                 for index, value in enumerate(data):
-                    item(value, (*path, index), errors)
+                    if minimum is None or type(value) is not str or len(value) < minimum:
+                        item(value, (*path, index), errors)
             elif reports_type:
                 errors.append(_type_error(path, "array"))
 

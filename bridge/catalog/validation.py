@@ -341,7 +341,8 @@ def _field_formats(
 ]:
     """FieldFormatEntityPolicy's checks in its order: (field, value, check, path, at_key).
 
-    A label's or annotation's field name comes as (section, key), joined only when reported.
+    A label's or annotation's field name comes as (section, key), joined only when reported;
+    labels and annotations that pass are left out.
     """
     metadata = entity["metadata"]
     yield "apiVersion", entity.get("apiVersion"), is_valid_api_version, ("apiVersion",), False
@@ -364,9 +365,16 @@ def _field_formats(
         if not isinstance(entries, dict):
             continue
         for key in js_keys(entries):
+            value = entries[key]
+            key_ok = key_check(key)
+            value_ok = value is not None and value_check(value)
+            if key_ok and value_ok:
+                continue  # the usual case, decided here for the many annotations
             path = ("metadata", section, key)
-            yield (section, key), key, key_check, path, True
-            yield (section, key), entries[key], value_check, path, False
+            if not key_ok:
+                yield (section, key), key, key_check, path, True
+            if not value_ok:
+                yield (section, key), value, value_check, path, False
     tags = metadata.get("tags")
     if isinstance(tags, list):
         for index, tag in enumerate(tags):
