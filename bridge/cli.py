@@ -869,6 +869,21 @@ def main() -> None:
     sys.exit(code if isinstance(code, int) else 0)
 
 
+def report_failure(error: BaseException) -> int:
+    """Print the message for an error that ended a command and return its exit code (what
+    ``python -m bridge``'s short path for the hook uses too).
+
+    Re-raises what is not a user's to see: a bug when CATALOG_BRIDGE_DEBUG is set (for a
+    traceback), and SystemExit.
+    """
+    code = _exit_code(error)
+    if code is None:
+        raise error
+    if code == EXIT_INTERRUPTED:
+        sys.stderr.write("interrupted\n")
+    return code
+
+
 def _exit_code(error: BaseException) -> int | None:
     """The exit code for ``error``, once the user is told; None: let it propagate."""
     if isinstance(error, BaseExceptionGroup):

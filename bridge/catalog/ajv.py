@@ -20,16 +20,14 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from bridge.catalog.jsvalue import js_keys, js_string, json_pointer
 
 PathT = tuple[str | int, ...]
 
 
-@dataclass(frozen=True, slots=True)
-class SchemaError:
+class SchemaError(NamedTuple):
     """One AJV error: where (data path), which keyword, AJV's message and params."""
 
     path: PathT
@@ -75,8 +73,7 @@ _KNOWN = frozenset(
 )
 
 
-@dataclass(frozen=True, slots=True)
-class Pattern:
+class Pattern(NamedTuple):
     """A schema pattern: the JavaScript source (for messages) and an equivalent Python regex."""
 
     source: str
@@ -139,17 +136,23 @@ class SchemaCompiler:
         checks: list[Validator] = []
         if "enum" in schema:
             allowed = list(schema["enum"])
+            # Backstage's enums are strings: a string is then checked by one set lookup.
+            strings = frozenset(allowed) if all(type(o) is str for o in allowed) else None
 
             def enum(data: Any, path: PathT, errors: Errors) -> None:
-                if not any(_js_equal(data, option) for option in allowed):
-                    errors.append(
-                        SchemaError(
-                            path,
-                            "enum",
-                            "must be equal to one of the allowed values",
-                            (("allowedValues", allowed),),
-                        )
+                if strings is not None and type(data) is str:
+                    if data in strings:
+                        return
+                elif any(_js_equal(data, option) for option in allowed):
+                    return
+                errors.append(
+                    SchemaError(
+                        path,
+                        "enum",
+                        "must be equal to one of the allowed values",
+                        (("allowedValues", allowed),),
                     )
+                )
 
             checks.append(enum)
         if "oneOf" in schema:
@@ -196,11 +199,13 @@ class SchemaCompiler:
 
     def _array_group(self, schema: Mapping[str, Any], reports_type: bool) -> Validator:
         item = self.compile(schema["items"])
+        minimum = _string_minimum(schema["items"])  # lists of names: checked inline
 
         def array(data: Any, path: PathT, errors: Errors) -> None:
             if type(data) is list:
                 for index, value in enumerate(data):
-                    item(value, (*path, index), errors)
+                    if minimum is None or type(value) is not str or len(value) < minimum:
+                        item(value, (*path, index), errors)
             elif reports_type:
                 errors.append(_type_error(path, "array"))
 
@@ -209,8 +214,14 @@ class SchemaCompiler:
     def _object_group(self, schema: Mapping[str, Any], reports_type: bool) -> Validator:
         required: list[str] = list(schema.get("required", ()))
         properties = {key: self.compile(sub) for key, sub in schema.get("properties", {}).items()}
+        # Most properties are plain strings with a minimum length: a value that passes is
+        # recognised inline, and only the others go through their validator.
+        entries = [
+            (key, check, _string_minimum(schema["properties"][key]))
+            for key, check in properties.items()
+        ]
         patterns = [
-            (pattern.regex.search, self.compile(sub))
+            (pattern.regex.search, self.compile(sub), _string_minimum(sub))
             for pattern, sub in schema.get("patternProperties", {}).items()
         ]
         additional = schema.get("additionalProperties", True)
@@ -234,7 +245,7 @@ class SchemaCompiler:
                     )
             if check_additional:
                 for key in js_keys(data):
-                    if key in properties or (patterns and any(m(key) for m, _ in patterns)):
+                    if key in properties or (patterns and any(m(key) for m, _, _ in patterns)):
                         continue
                     if additional_check is not None:
                         additional_check(data[key], (*path, key), errors)
@@ -247,15 +258,28 @@ class SchemaCompiler:
                                 (("additionalProperty", key),),
                             )
                         )
-            for key, check in properties.items():
+            for key, check, minimum in entries:
                 if key in data:
-                    check(data[key], (*path, key), errors)
-            for matches, check in patterns:
+                    value = data[key]
+                    if minimum is None or type(value) is not str or len(value) < minimum:
+                        check(value, (*path, key), errors)
+            for matches, check, minimum in patterns:
                 for key in js_keys(data):
+                    value = data[key]
+                    if minimum is not None and type(value) is str and len(value) >= minimum:
+                        continue  # valid whether or not the key matches
                     if matches(key):
-                        check(data[key], (*path, key), errors)
+                        check(value, (*path, key), errors)
 
         return obj
+
+
+def _string_minimum(schema: Mapping[str, Any]) -> int | None:
+    """For a schema that only asks for a string of some minimum length, that length."""
+    if schema.get("type") != "string" or set(schema) - {"type", "minLength"}:
+        return None
+    minimum: int = schema.get("minLength", 0)
+    return minimum
 
 
 def _type_error(path: PathT, type_text: str) -> SchemaError:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import collections
+import gc
 import itertools
 import os
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -40,9 +41,13 @@ T = TypeVar("T")
 
 
 def _validate_chunk(
-    chunk: Sequence[Source], options: ValidationOptions, transform: Callable[[FileReport], T]
+    chunk: Sequence[tuple[str, str | None, str | None]],
+    options: ValidationOptions,
+    transform: Callable[[FileReport], T],
 ) -> list[T]:
-    return [transform(validate_source(source, options)) for source in chunk]
+    # Sources travel as plain tuples: pickling them is several times cheaper than pickling
+    # dataclass instances, and the main process pickles every one.
+    return [transform(validate_source(Source(*fields), options)) for fields in chunk]
 
 
 def default_jobs() -> int:
@@ -79,13 +84,20 @@ def validate_sources(
     methods = multiprocessing.get_all_start_methods()
     # fork shares the already-imported validator with the workers: no start-up cost.
     context = multiprocessing.get_context("fork" if "fork" in methods else None)
-    with ProcessPoolExecutor(max_workers=jobs, mp_context=context) as pool:
-        queued: collections.deque[Future[list[T]]] = collections.deque()
-        everything = itertools.chain(first, pending)
-        # Work starts with the first chunk while the rest of the tree is still being listed.
-        while chunk := list(itertools.islice(everything, _CHUNK)):
-            queued.append(pool.submit(_validate_chunk, chunk, options, transform))
-            while queued and queued[0].done():
+    # What is imported by now lives as long as the process: keep the collector from walking
+    # it again in every worker (which would also copy the shared memory pages).
+    gc.freeze()
+    try:
+        with ProcessPoolExecutor(max_workers=jobs, mp_context=context) as pool:
+            queued: collections.deque[Future[list[T]]] = collections.deque()
+            everything = itertools.chain(first, pending)
+            # Work starts with the first chunk while the rest of the tree is still listed.
+            while chunk := list(itertools.islice(everything, _CHUNK)):
+                fields = [(source.display, source.path, source.root) for source in chunk]
+                queued.append(pool.submit(_validate_chunk, fields, options, transform))
+                while queued and queued[0].done():
+                    yield from queued.popleft().result()
+            while queued:
                 yield from queued.popleft().result()
-        while queued:
-            yield from queued.popleft().result()
+    finally:
+        gc.unfreeze()

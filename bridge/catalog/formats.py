@@ -11,7 +11,6 @@ from collections.abc import Callable
 from typing import Any
 
 from bridge.catalog.jsvalue import js_trim
-from bridge.catalog.whatwg_url import is_valid_url
 
 # Backstage checks these with a length limit plus a pattern, and splits prefixed keys on
 # "/" and "." before checking each part. Each is written here as one equivalent regex (the
@@ -78,6 +77,9 @@ def is_valid_tag(value: Any) -> bool:
 
 def is_valid_link_url(value: Any) -> bool:
     """``links[].url``: JavaScript's ``new URL(value)`` must succeed."""
+    # Imported on first use: most catalog files have no links.
+    from bridge.catalog.whatwg_url import is_valid_url
+
     return isinstance(value, str) and is_valid_url(value)
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import math
+import operator
 import re
 from collections.abc import Iterable, Mapping
 from typing import Any
@@ -20,6 +21,7 @@ _JS_WHITESPACE = (
     "\u200a\u2028\u2029\u202f\u205f\u3000\ufeff"
 )
 _DIGITS = frozenset("0123456789")
+_first_character = operator.itemgetter(slice(0, 1))  # key[:1], in a loop that stays in C
 _ARRAY_INDEX = re.compile(r"0|[1-9][0-9]*")
 _MAX_ARRAY_INDEX = 2**32 - 2
 
@@ -128,10 +130,7 @@ def _is_array_index(key: str) -> bool:
 def js_keys(mapping: Mapping[str, Any]) -> list[str]:
     """``Object.keys(obj)``: integer-like keys in numeric order first, then insertion order."""
     keys = list(mapping)
-    for key in keys:
-        if key[:1] in _DIGITS:
-            break
-    else:
+    if _DIGITS.isdisjoint(map(_first_character, keys)):
         return keys  # the usual case: no key can be an array index
     indices = sorted((key for key in keys if _is_array_index(key)), key=int)
     return indices + [key for key in keys if not _is_array_index(key)]

@@ -10,6 +10,8 @@ from typing import Any
 from bridge.catalog.problems import DocumentReport, FileReport, Problem
 
 FORMATS = ("text", "json", "github", "azure")
+# One encoder for every document (json.dumps with options builds a new one per call).
+_to_json = json.JSONEncoder(ensure_ascii=False).encode
 
 
 def choose_format(requested: str | None, environ: Mapping[str, str]) -> str:
@@ -33,6 +35,17 @@ class Summary:
     unreadable: int = 0  # files that could not be read or decoded at all
     errors: int = 0
     warnings: int = 0
+
+    def __reduce__(self) -> tuple[type[Summary], tuple[int, ...]]:
+        # Workers send one per file: plain arguments pickle faster than dataclass state.
+        return Summary, (
+            self.files,
+            self.documents,
+            self.invalid,
+            self.unreadable,
+            self.errors,
+            self.warnings,
+        )
 
     def add(self, report: FileReport) -> None:
         """Count one file's report."""
@@ -156,7 +169,7 @@ def render(report: FileReport, fmt: str) -> tuple[str, Summary]:
     lines: list[str] = []
     for document in report.documents:
         if fmt == "json":
-            lines.append(json.dumps(document_json(report.path, document), ensure_ascii=False))
+            lines.append(_to_json(document_json(report.path, document)))
         else:
             lines.extend(_problem_line(fmt, report.path, problem) for problem in document.problems)
     summary = Summary()

@@ -14,21 +14,21 @@ from __future__ import annotations
 import json
 import os
 import re
-from dataclasses import dataclass
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from bridge.catalog.jsvalue import js_json
 from bridge.catalog.problems import ERROR, WARNING, Problem
 from bridge.catalog.yamlload import parse_documents
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 _RESOLVERS = ("text", "json", "yaml")
 _PLUGIN_RESOLVERS = ("openapi", "asyncapi")  # the OpenAPI module's; read as text here
 _SCHEME = re.compile(r"[a-z][a-z0-9+.-]*:", re.IGNORECASE)
 
 
-@dataclass(frozen=True, slots=True)
-class PlaceholderContext:
+class PlaceholderContext(NamedTuple):
     """Where placeholders may be read from."""
 
     base_dir: str | None  # the catalog file's folder; None when it has none (stdin, remote)
@@ -40,6 +40,19 @@ class PlaceholderContext:
 def _reject(value: Any) -> ValueError:
     # JSON.parse rejects NaN/Infinity, which Python's json accepts.
     return ValueError(f"Unexpected token {value} in JSON")
+
+
+def _has_dollar_key(data: Any) -> bool:
+    """Whether a mapping anywhere in ``data`` has a key starting with ``$``."""
+    if isinstance(data, dict):
+        for key, value in data.items():
+            if key[:1] == "$" or (isinstance(value, dict | list) and _has_dollar_key(value)):
+                return True
+    elif isinstance(data, list):
+        for item in data:
+            if isinstance(item, dict | list) and _has_dollar_key(item):
+                return True
+    return False
 
 
 class _Resolver:
@@ -156,6 +169,8 @@ class _Resolver:
 
     def _local_file(self, value: Any) -> Path | str | None:
         """The file to read; None when there is none; a reason (str) when refused."""
+        from pathlib import Path  # here: most catalog files hold no placeholder
+
         base = self.context.base_dir
         if base is None or not isinstance(value, str) or _SCHEME.match(value):
             return None
@@ -175,6 +190,8 @@ def resolve_placeholders(
     entity: dict[str, Any], context: PlaceholderContext
 ) -> tuple[dict[str, Any], list[Problem]]:
     """The entity with placeholders replaced (unchanged parts shared), and what happened."""
+    if not _has_dollar_key(entity):
+        return entity, []  # the usual case, found without rebuilding anything
     resolver = _Resolver(context)
     resolved = resolver.walk(entity, ())
     return resolved, resolver.problems

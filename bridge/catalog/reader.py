@@ -16,7 +16,6 @@ import os
 import posixpath
 import stat
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Protocol
 
 # Folders a search of the disk skips: version control, dependencies, caches.
@@ -70,18 +69,19 @@ def join(base_file: str, target: str) -> str | None:
 class FolderReader:
     """The files below a folder on disk (a working tree), skipping :data:`SKIPPED_DIRS`."""
 
-    def __init__(self, root: str | Path) -> None:
-        self.root = Path(root)
+    def __init__(self, root: str | os.PathLike[str]) -> None:
+        # A string, not a pathlib.Path: the hook's path stays free of pathlib's import.
+        self.root = os.fspath(root)
 
     @property
     def label(self) -> str:
-        return str(self.root)
+        return self.root
 
     def _path(self, path: str) -> str:
-        return os.path.join(self.root, *path.split("/")) if path else str(self.root)
+        return os.path.join(self.root, *path.split("/")) if path else self.root
 
     def files(self) -> Iterator[str]:
-        return walk(str(self.root), skip=SKIPPED_DIRS)
+        return walk(self.root, skip=SKIPPED_DIRS)
 
     def is_file(self, path: str) -> bool:
         return os.path.isfile(self._path(path))

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from bridge.catalog.jsvalue import js_json, js_truthy
 
@@ -14,9 +13,12 @@ class EntityRefError(ValueError):
     """A reference Backstage cannot parse; the message is Backstage's."""
 
 
-@dataclass(frozen=True, slots=True)
-class EntityRef:
-    """A parsed reference (parts keep their case; compare with :meth:`key`)."""
+class EntityRef(NamedTuple):
+    """A parsed reference (parts keep their case).
+
+    A named tuple: validation parses every relation of every entity, and a tuple is the
+    cheapest immutable record to make.
+    """
 
     kind: str
     namespace: str

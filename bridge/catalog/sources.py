@@ -9,7 +9,6 @@ import sys
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from functools import lru_cache
-from pathlib import Path
 
 from bridge.catalog.problems import ERROR, Problem
 from bridge.catalog.reader import SKIPPED_DIRS, read_file, walk
@@ -87,7 +86,8 @@ def discover(arguments: Iterable[str], globs: Iterable[str] = DEFAULT_GLOBS) -> 
 
 
 def _sources(arguments: list[str], globs: tuple[str, ...]) -> Iterator[Source]:
-    cwd = Path.cwd().resolve()
+    # os.path rather than pathlib: pathlib's import is a noticeable part of a hook's start.
+    cwd = os.path.realpath(os.getcwd())
     for argument in arguments:
         if argument == STDIN:
             yield Source("<stdin>", None, None)
@@ -97,10 +97,9 @@ def _sources(arguments: list[str], globs: tuple[str, ...]) -> Iterator[Source]:
                     file = os.path.join(argument, relative)
                     yield Source(file, file, argument)
         else:
-            # realpath, unlike Path.resolve on Python 3.11, does not raise on a link loop.
-            resolved = Path(os.path.realpath(argument))
-            root = cwd if cwd in resolved.parents else resolved.parent
-            yield Source(argument, argument, str(root))
+            resolved = os.path.realpath(argument)
+            inside = resolved != cwd and os.path.commonpath((cwd, resolved)) == cwd
+            yield Source(argument, argument, cwd if inside else os.path.dirname(resolved))
 
 
 def _position(data: bytes, offset: int) -> tuple[int, int]:

@@ -49,8 +49,8 @@ def test_manifest_entry_is_the_installed_validate_command(repo: Path) -> None:
     program, *arguments = shlex.split(hook["entry"])
     assert (program, arguments) == ("catalog-bridge", ["validate"])
     project = tomllib.loads((PROJECT_ROOT / "pyproject.toml").read_text("utf-8"))["project"]
-    assert project["scripts"][program] == "bridge.cli:main"
-    # The entry point pre-commit installs runs bridge.cli:main; run it as the hook would,
+    assert project["scripts"][program] == "bridge.__main__:main"
+    # The entry point pre-commit installs is `python -m bridge`'s main; run it as the hook would,
     # with the file names appended, from the repository's root.
     result = subprocess.run(
         [
