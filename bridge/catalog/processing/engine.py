@@ -1,0 +1,572 @@
+"""Process a whole catalog from its root file, as a freshly started Backstage catalog would.
+
+The loop follows Backstage 4.0.5 (``DefaultCatalogProcessingEngine`` with its orchestrator and
+database layer): the root file becomes a generated Location; entities are processed breadth
+first; an entity that passes its checks contributes the children its Location targets emit
+(the first copy of a ref wins; the same file emitting it again replaces it; another file
+claiming it is a conflict); an entity whose processing collects any error keeps none of its
+output, so its children are dropped. Validation itself is :mod:`bridge.catalog.validation`'s.
+"""
+
+from __future__ import annotations
+
+import posixpath
+import re
+from collections import deque
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from bridge.catalog.placeholders import PlaceholderContext
+from bridge.catalog.problems import ERROR, WARNING, DocumentReport, Problem
+from bridge.catalog.processing.checks import lint_catalog
+from bridge.catalog.processing.locations import TreeIndex, generated_name, resolve_target
+from bridge.catalog.processing.model import (
+    GENERATED_EMITTER,
+    CatalogEntity,
+    CatalogError,
+    CatalogProblem,
+    CatalogResult,
+    Conflict,
+    Dropped,
+    ProcessingOptions,
+    Relation,
+)
+from bridge.catalog.processing.relations import references, relation_pairs
+from bridge.catalog.processing.rules import allowed
+from bridge.catalog.reader import CatalogReader
+from bridge.catalog.validation import validate_text
+
+_ANNOTATION_LOCATION = "backstage.io/managed-by-location"
+_ANNOTATION_ORIGIN = "backstage.io/managed-by-origin-location"
+_CAUSE_FIELD = re.compile(r"; caused by spec\.[^:]+: ")
+# Validation findings that the catalog engine reports in its own way.
+_REPLACED_LINTS = frozenset(("duplicate-entity",))
+
+
+@dataclass(slots=True)
+class _Document:
+    """One entity document of a catalog file, validated."""
+
+    file: str
+    report: DocumentReport
+    ref: str
+    entity: dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class _Failure:
+    """A document the parser could not turn into an entity (Backstage: an error on the parent)."""
+
+    file: str
+    line: int | None
+    column: int | None
+    stage: str
+    name: str
+    message: str
+    rule: str
+
+
+@dataclass(slots=True)
+class _Row:
+    """An entity in the catalog's state (Backstage's ``refresh_state`` row)."""
+
+    ref: str
+    entity: dict[str, Any]
+    file: str | None
+    line: int
+    location_key: str
+    emitted_by: str
+    document: _Document | None  # None: the generated root Location
+    processed: _Document | bool | None = False  # what was last processed (False: nothing)
+    ok: bool = False
+    errors: list[CatalogError] = field(default_factory=list)
+    children: list[_Row] = field(default_factory=list)
+
+
+class _Engine:
+    def __init__(self, reader: CatalogReader, root: str, options: ProcessingOptions) -> None:
+        self.reader = reader
+        self.root = root
+        self.options = options
+        self.absolute_root = options.absolute_root.rstrip("/") or ""
+        self.root_abs = self.absolute(root)
+        self.cwd_abs = self.absolute(options.cwd) if options.cwd else self.absolute_root or "/"
+        self.index = TreeIndex(reader.files())
+        self.rows: dict[str, _Row] = {}
+        self.queue: deque[str] = deque()
+        self.files: dict[str, list[_Document | _Failure]] = {}
+        self.conflicts: dict[tuple[str, str, str], Conflict] = {}
+        self.problems: list[CatalogProblem] = []
+
+    # -- paths --------------------------------------------------------------------------------
+    def absolute(self, path: str) -> str:
+        """A tree path as the absolute path Backstage would see."""
+        return f"{self.absolute_root}/{path}" if path else self.absolute_root or "/"
+
+    def relative(self, absolute: str) -> str | None:
+        """An absolute path as a tree path; None when it is outside the tree."""
+        prefix = f"{self.absolute_root}/"
+        return absolute[len(prefix) :] if absolute.startswith(prefix) else None
+
+    def shown(self, absolute: str) -> str:
+        """How a path appears in the report: relative to the tree when inside it."""
+        relative = self.relative(absolute)
+        return absolute if relative is None else relative
+
+    # -- reading ------------------------------------------------------------------------------
+    def read(self, path: str) -> list[_Document | _Failure]:
+        """The documents of a catalog file (read once)."""
+        cached = self.files.get(path)
+        if cached is None:
+            cached = self.files[path] = self._parse(path)
+        return cached
+
+    def _parse(self, path: str) -> list[_Document | _Failure]:
+        absolute = self.absolute(path)
+        validation = self.options.validation
+        data = self.reader.read(path, validation.max_bytes)
+        if isinstance(data, int):
+            message = (
+                f"file {absolute} could not be read, the file is {data} bytes, over the "
+                f"{validation.max_bytes}-byte limit"
+            )
+            return [_Failure(path, None, None, "read", "Error", message, "file-too-large")]
+        # Backstage reads with Node's 'utf8': invalid bytes become U+FFFD.
+        text = data.decode("utf-8", errors="replace")
+        context = PlaceholderContext(
+            posixpath.dirname(path),
+            None,
+            validation.strict_placeholders,
+            validation.max_bytes,
+            reader=self.reader if self.options.local_placeholders else None,
+            file_location=None if self.options.local_placeholders else absolute,
+        )
+        reports = validate_text(
+            text, location=f"file:{absolute}", placeholders=context, options=validation
+        )
+        items: list[_Document | _Failure] = []
+        for report in reports:
+            first = _first_backstage_error(report)
+            if first is not None and first.stage == "parse":
+                items.append(
+                    _Failure(
+                        path,
+                        first.line,
+                        first.column,
+                        "parse",
+                        "Error",
+                        first.backstage or first.message,
+                        first.rule,
+                    )
+                )
+            elif report.entity is not None and report.ref is not None:
+                items.append(_Document(path, report, report.ref, report.entity))
+            elif first is not None:  # the envelope: the collector refuses the entity
+                # ajv's errors are TypeErrors; the collector's own annotations check is an Error.
+                name = "Error" if first.path == ("metadata", "annotations") else "TypeError"
+                items.append(
+                    _Failure(
+                        path,
+                        first.line,
+                        first.column,
+                        "emit-envelope",
+                        name,
+                        first.backstage or first.message,
+                        first.rule,
+                    )
+                )
+        return items
+
+    # -- the processing loop ------------------------------------------------------------------
+    def run(self) -> CatalogResult:
+        name = generated_name(self.root_abs)
+        root_entity: dict[str, Any] = {
+            "apiVersion": "backstage.io/v1alpha1",
+            "kind": "Location",
+            "metadata": {
+                "name": name,
+                "annotations": {
+                    _ANNOTATION_LOCATION: f"file:{self.root_abs}",
+                    _ANNOTATION_ORIGIN: f"file:{self.root_abs}",
+                },
+            },
+            "spec": {"type": "file", "target": self.root_abs},
+        }
+        root_ref = f"location:default/{name}"
+        root_row = _Row(
+            root_ref,
+            root_entity,
+            self.root,
+            1,
+            f"file:{self.root_abs}",
+            GENERATED_EMITTER,
+            None,
+        )
+        self.rows[root_ref] = root_row
+        self.queue.append(root_ref)
+        while self.queue:
+            row = self.rows[self.queue.popleft()]
+            if row.processed is not False and row.processed is row.document:
+                continue  # unchanged since it was processed: Backstage's result-hash short-cut
+            self.process(row)
+        return self.result(root_ref)
+
+    def process(self, row: _Row) -> None:
+        row.processed = row.document
+        row.errors = []
+        row.children = []
+        row.ok = False
+        document = row.document
+        if document is not None:
+            self.problems.extend(self._lints(document))
+            first = _first_backstage_error(document.report)
+            if first is not None and first.stage != "relations":
+                row.errors.append(self._entity_error(row, first))
+                return
+        if row.entity.get("kind") == "Location":
+            self.read_location(row)
+        if document is not None:
+            first = _first_backstage_error(document.report)
+            if first is not None:  # relations: thrown after the Location step
+                row.errors.append(self._entity_error(row, first))
+                return
+        for child in row.children:
+            if not allowed(child.entity, self.options.rules):
+                own = self.absolute(row.file or self.root)
+                row.errors.append(
+                    CatalogError(
+                        child.file,
+                        child.line,
+                        None,
+                        row.ref,
+                        row.file,
+                        "rules",
+                        "NotAllowedError",
+                        f"Entity {child.ref} at file:{own}, originated at file:{self.root_abs}, "
+                        "is not of an allowed kind for that location",
+                        "catalog-rules",
+                    )
+                )
+                return
+        if row.errors:
+            return
+        row.ok = True
+        self.add_children(row)
+
+    def read_location(self, row: _Row) -> None:
+        """Backstage's special Location step: read every target into the row's children."""
+        spec = row.entity.get("spec") or {}
+        own = self.absolute(row.file or self.root)
+        kind = spec.get("type", "file")
+        presence = spec.get("presence", "required")
+        if kind != "file":
+            if kind == "url":
+                self.problems.append(
+                    CatalogProblem(
+                        WARNING,
+                        "location-url",
+                        row.file,
+                        row.line,
+                        None,
+                        f"{row.ref}: url targets are read by Backstage over the network; "
+                        "not followed here",
+                    )
+                )
+            else:
+                row.errors.append(
+                    self._location_error(
+                        row,
+                        row.file,
+                        "readLocation",
+                        "InputError",
+                        'Registered locations must be of an allowed type ["url"]',
+                        rule="location-type",
+                    )
+                )
+            return
+        targets = [spec["target"]] if spec.get("target") else []
+        targets += spec.get("targets") or []
+        for target in targets:
+            if target.endswith("/"):
+                row.errors.append(
+                    self._location_error(
+                        row,
+                        row.file,
+                        "readLocation",
+                        "InputError",
+                        f"LocationEntityProcessor cannot handle file type location with target "
+                        f"{own} that ends with a path separator",
+                        rule="location-target-folder",
+                    )
+                )
+                continue
+            if not target.startswith((".", "/")) and row.document is not None:
+                self.problems.append(
+                    CatalogProblem(
+                        WARNING,
+                        "location-target-cwd",
+                        row.file,
+                        row.line,
+                        None,
+                        f'target "{target}" does not start with "." so Backstage resolves it '
+                        "against the backend's working directory, not this file's folder",
+                    )
+                )
+            self.read_target(row, resolve_target(own, target, self.cwd_abs), presence)
+
+    def read_target(self, row: _Row, absolute: str, presence: str) -> None:
+        """FileReaderProcessor: glob the target, read and parse every match."""
+        pattern = self.relative(absolute)
+        shown = self.shown(absolute)
+        matches = self.index.glob(pattern) if pattern is not None else []
+        if not matches:
+            if presence != "optional":
+                row.errors.append(
+                    self._location_error(
+                        row,
+                        shown,
+                        "read",
+                        "NotFoundError",
+                        f"file {absolute} does not exist",
+                        rule="location-target-missing",
+                    )
+                )
+            return
+        for match in matches:
+            if match.is_dir:
+                row.errors.append(
+                    self._location_error(
+                        row,
+                        shown,
+                        "read",
+                        "Error",
+                        f"file {absolute} could not be read, Error: EISDIR: illegal operation "
+                        "on a directory, read",
+                        rule="location-target-folder",
+                    )
+                )
+                return  # the read loop stops at its first failure
+            try:
+                items = self.read(match.path)
+            except OSError as error:
+                row.errors.append(
+                    self._location_error(
+                        row,
+                        shown,
+                        "read",
+                        "Error",
+                        f"file {absolute} could not be read, {error.strerror or error}",
+                        rule="file-unreadable",
+                    )
+                )
+                return
+            key = f"file:{self.absolute(match.path)}"
+            for item in items:
+                if isinstance(item, _Failure):
+                    row.errors.append(
+                        CatalogError(
+                            item.file,
+                            item.line,
+                            item.column,
+                            row.ref,
+                            row.file,
+                            item.stage,
+                            item.name,
+                            item.message,
+                            item.rule,
+                        )
+                    )
+                elif item.ref != row.ref:  # Backstage ignores a child that is its parent
+                    row.children.append(self._child(item, key, row))
+
+    def _child(self, document: _Document, key: str, parent: _Row) -> _Row:
+        metadata = document.entity["metadata"]
+        annotations = dict(metadata.get("annotations") or {})
+        annotations[_ANNOTATION_ORIGIN] = f"file:{self.root_abs}"
+        annotations[_ANNOTATION_LOCATION] = key
+        entity = {**document.entity, "metadata": {**metadata, "annotations": annotations}}
+        return _Row(
+            document.ref,
+            entity,
+            document.file,
+            document.report.line,
+            key,
+            parent.ref,
+            document,
+        )
+
+    def add_children(self, parent: _Row) -> None:
+        """Backstage's ``addUnprocessedEntities``: insert, replace (same location key), or
+        refuse as a conflict."""
+        for child in parent.children:
+            existing = self.rows.get(child.ref)
+            if existing is None:
+                self.rows[child.ref] = child
+                self.queue.append(child.ref)
+            elif existing.location_key == child.location_key:
+                existing.document = child.document
+                existing.entity = child.entity
+                existing.line = child.line
+                existing.emitted_by = child.emitted_by
+                self.queue.append(child.ref)
+            else:
+                conflict_key = (child.ref, child.location_key, existing.location_key)
+                if conflict_key not in self.conflicts:
+                    self.conflicts[conflict_key] = Conflict(
+                        child.ref,
+                        child.file,
+                        child.line,
+                        existing.file,
+                        existing.line,
+                        child.location_key,
+                        existing.location_key,
+                        parent.ref,
+                        existing.emitted_by,
+                        f"Detected conflicting entityRef {child.ref} already referenced by "
+                        f"{existing.location_key} and now also {child.location_key}",
+                    )
+
+    # -- errors -------------------------------------------------------------------------------
+    def _location_error(
+        self, row: _Row, file: str | None, stage: str, name: str, message: str, *, rule: str
+    ) -> CatalogError:
+        line = row.line if file == row.file else None
+        return CatalogError(file, line, None, row.ref, row.file, stage, name, message, rule)
+
+    def _entity_error(self, row: _Row, problem: Problem) -> CatalogError:
+        stage, message = _catalog_message(problem)
+        return CatalogError(
+            row.file,
+            problem.line,
+            problem.column,
+            row.ref,
+            row.file,
+            stage,
+            "InputError",
+            message,
+            problem.rule,
+        )
+
+    def _lints(self, document: _Document) -> Iterator[CatalogProblem]:
+        """The validation warnings of a processed document (catalog-bridge's lint)."""
+        for problem in document.report.problems:
+            if problem.stage is not None:
+                continue
+            if problem.rule in _REPLACED_LINTS:
+                yield CatalogProblem(
+                    ERROR,
+                    "duplicate-in-file",
+                    document.file,
+                    problem.line,
+                    problem.column,
+                    f"{problem.message}; Backstage silently keeps only the last copy",
+                )
+            else:
+                yield CatalogProblem(
+                    problem.severity,
+                    problem.rule,
+                    document.file,
+                    problem.line,
+                    problem.column,
+                    problem.message,
+                )
+
+    # -- the result ---------------------------------------------------------------------------
+    def result(self, root_ref: str) -> CatalogResult:
+        result = CatalogResult(self.root, root_ref, files_read=set(self.files))
+        ingested = {ref for ref, row in self.rows.items() if row.ok}
+        for row in self.rows.values():
+            metadata = row.entity.get("metadata") or {}
+            result.entities.append(
+                CatalogEntity(
+                    row.ref,
+                    str(row.entity.get("kind")),
+                    str(metadata.get("namespace") or "default"),
+                    str(metadata.get("name")),
+                    row.file,
+                    row.line,
+                    row.ok,
+                    row.emitted_by,
+                    row.location_key,
+                    row.entity,
+                    len(row.errors),
+                )
+            )
+            result.errors.extend(row.errors)
+            if not row.ok:
+                result.dropped.extend(
+                    Dropped(
+                        child.ref,
+                        child.file,
+                        child.line,
+                        row.ref,
+                        row.file,
+                        child.ref in ingested,
+                    )
+                    for child in row.children
+                )
+        result.relations = self._relations(ingested)
+        result.conflicts = list(self.conflicts.values())
+        result.problems = self.problems
+        documents = [
+            (ref, row.document) for ref, row in self.rows.items() if row.ok and row.document
+        ]
+        result.problems.extend(
+            lint_catalog(
+                self.reader,
+                self.index.files,
+                result,
+                [(document.report, document.file, document.entity) for _, document in documents],
+                self.options,
+            )
+        )
+        return result
+
+    def _relations(self, ingested: set[str]) -> list[Relation]:
+        seen: dict[tuple[str, str, str], str | None] = {}
+        for row in self.rows.values():
+            if not row.ok or row.document is None:
+                continue
+            kind = row.document.report.kind
+            for reference in references(row.entity, kind or ""):
+                for triple in relation_pairs(row.ref, reference):
+                    seen.setdefault(triple, row.file)
+        return [
+            Relation(source, kind, target, file, source in ingested, target in ingested)
+            for (source, kind, target), file in seen.items()
+        ]
+
+
+def _first_backstage_error(report: DocumentReport) -> Problem | None:
+    """The error Backstage reports for a document, if any."""
+    for problem in report.problems:
+        if problem.is_error and problem.stage is not None:
+            return problem
+    return None
+
+
+def _catalog_message(problem: Problem) -> tuple[str, str]:
+    """(stage, message) of an entity's error as the catalog's processing words it.
+
+    ``validate`` reports the cause of an error as Backstage's validators word it; the
+    processing engine wraps it in the error it throws (``; caused by Error: …``).
+    """
+    text = problem.backstage or problem.message
+    if problem.stage == "placeholder":
+        return (
+            "preprocess",
+            f"Processor PlaceholderProcessor threw an error while preprocessing; caused by Error: "
+            f"{text}",
+        )
+    if problem.stage == "policy":
+        return "policy", text.replace("; caused by ", "; caused by Error: ", 1)
+    if problem.stage == "relations":
+        return "postprocess", _CAUSE_FIELD.sub("; caused by Error: ", text, count=1)
+    return "validate", text.replace("; caused by ", "; caused by TypeError: ", 1)
+
+
+def process_catalog(reader: CatalogReader, root: str, options: ProcessingOptions) -> CatalogResult:
+    """Process the catalog registered as ``file`` location ``root`` (a path in ``reader``)
+    as a freshly started Backstage catalog would, plus catalog-bridge's lints."""
+    return _Engine(reader, root, options).run()
