@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 
+from bridge.catalog.batch import PARALLEL_THRESHOLD
 from bridge.catalog.gitreader import GitTreeReader
 from bridge.catalog.processing.engine import process_catalog
 from bridge.catalog.processing.model import CatalogResult, ProcessingOptions
@@ -349,3 +350,41 @@ def test_cli_usage_errors_name_the_problem(tmp_path: Path) -> None:
     assert "Traceback" not in missing.stderr + rules.stderr
     with pytest.raises(UsageError):
         parse_rules("=service")
+
+
+def test_a_large_tree_validated_ahead_on_every_core_gives_the_same_result(tmp_path: Path) -> None:
+    # Over PARALLEL_THRESHOLD YAML files, files are validated in worker processes first;
+    # with local placeholders they are validated one by one as Locations reach them.
+    (tmp_path / "many").mkdir()
+    (tmp_path / "catalog-info.yaml").write_text(
+        "apiVersion: backstage.io/v1alpha1\nkind: Location\nmetadata: {name: many}\n"
+        "spec: {target: ./many/*.yaml}\n",
+        encoding="utf-8",
+    )
+    for number in range(PARALLEL_THRESHOLD + 10):
+        lifecycle = "" if number == 7 else "lifecycle: production, "
+        (tmp_path / "many" / f"c{number:03d}.yaml").write_text(
+            "apiVersion: backstage.io/v1alpha1\nkind: Component\n"
+            f"metadata: {{name: c{number:03d}}}\n"
+            f"spec: {{type: service, {lifecycle}owner: team-a}}\n",
+            encoding="utf-8",
+        )
+    (tmp_path / "stray.yaml").write_text(
+        "apiVersion: backstage.io/v1alpha1\nkind: Component\nmetadata: {name: stray}\n",
+        encoding="utf-8",
+    )
+    ahead, one_by_one = (
+        process_catalog(
+            FolderReader(tmp_path),
+            "catalog-info.yaml",
+            ProcessingOptions(absolute_root=str(tmp_path), local_placeholders=local),
+        )
+        for local in (False, True)
+    )
+    # The components but c007, the "many" Location and the generated root.
+    assert len(ahead.ingested) == PARALLEL_THRESHOLD + 10 - 1 + 2
+    assert [e.entity_ref for e in ahead.errors] == ["component:default/c007"]
+    assert rules_of(ahead, "orphan-file") == [("stray.yaml", 1)]
+    assert {e.ref for e in ahead.ingested} == {e.ref for e in one_by_one.ingested}
+    assert ahead.errors == one_by_one.errors
+    assert ahead.problems == one_by_one.problems

@@ -4,14 +4,23 @@ no Location reaches, and references that differ from their target only in case."
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from typing import Any
+from dataclasses import dataclass
 
-from bridge.catalog.problems import WARNING, DocumentReport
+from bridge.catalog.problems import WARNING
 from bridge.catalog.processing.model import CatalogProblem, CatalogResult, ProcessingOptions
-from bridge.catalog.processing.relations import references
+from bridge.catalog.processing.relations import Reference
 from bridge.catalog.reader import CatalogReader
-from bridge.catalog.sources import matches
 from bridge.catalog.yamlload import YamlDocument, parse_documents
+
+
+@dataclass(frozen=True, slots=True)
+class IngestedSource:
+    """An ingested entity read from a file, with the references it writes."""
+
+    ref: str
+    file: str
+    index: int | None  # the document's index in its file
+    references: list[Reference]
 
 
 class _Positions:
@@ -43,22 +52,24 @@ def lint_catalog(
     reader: CatalogReader,
     files: Sequence[str],
     result: CatalogResult,
-    documents: Sequence[tuple[DocumentReport, str, dict[str, Any]]],
+    sources: Sequence[IngestedSource],
     options: ProcessingOptions,
 ) -> Iterator[CatalogProblem]:
-    """Dangling and case-only references of the ingested entities, then orphan files."""
+    """Dangling and case-only references of the ingested entities, then orphan files among
+    ``files`` (the tree's YAML files)."""
     positions = _Positions(reader, options.validation.max_bytes)
     defined = {entity.ref: entity for entity in result.entities}
     dropped = {entry.ref: entry for entry in result.dropped}
-    for report, file, entity in documents:
-        for reference in references(entity, report.kind or ""):
+    for source in sources:
+        file = source.file
+        for reference in source.references:
             target = defined.get(reference.key)
             if target is not None and target.ingested:
                 if (reference.target.namespace, reference.target.name) != (
                     target.namespace,
                     target.name,
                 ):
-                    line, column = positions.find(file, report.index, reference.path)
+                    line, column = positions.find(file, source.index, reference.path)
                     yield CatalogProblem(
                         WARNING,
                         "ref-case",
@@ -71,7 +82,7 @@ def lint_catalog(
                         "case, tools comparing names exactly do not",
                     )
                 continue
-            line, column = positions.find(file, report.index, reference.path)
+            line, column = positions.find(file, source.index, reference.path)
             if target is not None:
                 where = f"; {target.file} defines it but it is not in the catalog (see its errors)"
             elif reference.key in dropped:
@@ -97,7 +108,7 @@ def _orphans(
 ) -> Iterator[CatalogProblem]:
     """Catalog files (YAML holding a Backstage entity) that no Location reads."""
     for file in files:
-        if file in reached or not matches(file, options.orphan_globs):
+        if file in reached:
             continue
         try:
             data = reader.read(file, options.validation.max_bytes)

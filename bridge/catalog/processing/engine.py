@@ -17,9 +17,10 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+from bridge.catalog.batch import PARALLEL_THRESHOLD, default_jobs
 from bridge.catalog.placeholders import PlaceholderContext
 from bridge.catalog.problems import ERROR, WARNING, DocumentReport, Problem
-from bridge.catalog.processing.checks import lint_catalog
+from bridge.catalog.processing.checks import IngestedSource, lint_catalog
 from bridge.catalog.processing.locations import TreeIndex, generated_name, resolve_target
 from bridge.catalog.processing.model import (
     GENERATED_EMITTER,
@@ -35,6 +36,7 @@ from bridge.catalog.processing.model import (
 from bridge.catalog.processing.relations import references, relation_pairs
 from bridge.catalog.processing.rules import allowed
 from bridge.catalog.reader import CatalogReader
+from bridge.catalog.sources import matches
 from bridge.catalog.validation import validate_text
 
 _ANNOTATION_LOCATION = "backstage.io/managed-by-location"
@@ -42,6 +44,7 @@ _ANNOTATION_ORIGIN = "backstage.io/managed-by-origin-location"
 _CAUSE_FIELD = re.compile(r"; caused by spec\.[^:]+: ")
 # Validation findings that the catalog engine reports in its own way.
 _REPLACED_LINTS = frozenset(("duplicate-entity",))
+_CHUNK = 64  # files per task sent to a worker process
 
 
 @dataclass(slots=True)
@@ -93,9 +96,13 @@ class _Engine:
         self.root_abs = self.absolute(root)
         self.cwd_abs = self.absolute(options.cwd) if options.cwd else self.absolute_root or "/"
         self.index = TreeIndex(reader.files())
+        # Catalog files are YAML; the orphan lint reads every one the Locations do not.
+        self.yaml_files = [path for path in self.index.files if matches(path, options.orphan_globs)]
+        reader.prefetch(self.yaml_files, options.validation.max_bytes)
         self.rows: dict[str, _Row] = {}
         self.queue: deque[str] = deque()
-        self.files: dict[str, list[_Document | _Failure]] = {}
+        self.files: dict[str, list[_Document | _Failure]] = {}  # parsed (maybe ahead of time)
+        self.reached: set[str] = set()  # read because a Location points at them
         self.conflicts: dict[tuple[str, str, str], Conflict] = {}
         self.problems: list[CatalogProblem] = []
 
@@ -123,63 +130,39 @@ class _Engine:
         return cached
 
     def _parse(self, path: str) -> list[_Document | _Failure]:
-        absolute = self.absolute(path)
-        validation = self.options.validation
-        data = self.reader.read(path, validation.max_bytes)
-        if isinstance(data, int):
-            message = (
-                f"file {absolute} could not be read, the file is {data} bytes, over the "
-                f"{validation.max_bytes}-byte limit"
-            )
-            return [_Failure(path, None, None, "read", "Error", message, "file-too-large")]
-        # Backstage reads with Node's 'utf8': invalid bytes become U+FFFD.
-        text = data.decode("utf-8", errors="replace")
-        context = PlaceholderContext(
-            posixpath.dirname(path),
-            None,
-            validation.strict_placeholders,
-            validation.max_bytes,
-            reader=self.reader if self.options.local_placeholders else None,
-            file_location=None if self.options.local_placeholders else absolute,
-        )
-        reports = validate_text(
-            text, location=f"file:{absolute}", placeholders=context, options=validation
-        )
-        items: list[_Document | _Failure] = []
-        for report in reports:
-            first = _first_backstage_error(report)
-            if first is not None and first.stage == "parse":
-                items.append(
-                    _Failure(
-                        path,
-                        first.line,
-                        first.column,
-                        "parse",
-                        "Error",
-                        first.backstage or first.message,
-                        first.rule,
-                    )
-                )
-            elif report.entity is not None and report.ref is not None:
-                items.append(_Document(path, report, report.ref, report.entity))
-            elif first is not None:  # the envelope: the collector refuses the entity
-                # ajv's errors are TypeErrors; the collector's own annotations check is an Error.
-                name = "Error" if first.path == ("metadata", "annotations") else "TypeError"
-                items.append(
-                    _Failure(
-                        path,
-                        first.line,
-                        first.column,
-                        "emit-envelope",
-                        name,
-                        first.backstage or first.message,
-                        first.rule,
-                    )
-                )
-        return items
+        data = self.reader.read(path, self.options.validation.max_bytes)
+        reader = self.reader if self.options.local_placeholders else None
+        return _parse_file(path, data, self.absolute(path), self.options, reader)
+
+    def prevalidate(self, paths: list[str]) -> None:
+        """Validate many files at once on every core (the engine then finds them parsed).
+
+        Placeholders read through the reader cannot cross into worker processes, so with
+        ``local_placeholders`` files are validated as they are reached.
+        """
+        jobs = default_jobs()
+        if jobs <= 1 or len(paths) < PARALLEL_THRESHOLD or self.options.local_placeholders:
+            return
+        import multiprocessing
+        from concurrent.futures import ProcessPoolExecutor
+
+        max_bytes = self.options.validation.max_bytes
+        work = []
+        for path in paths:
+            try:
+                work.append((path, self.reader.read(path, max_bytes), self.absolute(path)))
+            except OSError:
+                continue  # reported when a Location reaches it
+        chunks = [work[index : index + _CHUNK] for index in range(0, len(work), _CHUNK)]
+        methods = multiprocessing.get_all_start_methods()
+        context = multiprocessing.get_context("fork" if "fork" in methods else None)
+        with ProcessPoolExecutor(max_workers=jobs, mp_context=context) as pool:
+            for parsed in pool.map(_parse_chunk, chunks, [self.options] * len(chunks)):
+                self.files.update(parsed)
 
     # -- the processing loop ------------------------------------------------------------------
     def run(self) -> CatalogResult:
+        self.prevalidate(self.yaml_files)
         name = generated_name(self.root_abs)
         root_entity: dict[str, Any] = {
             "apiVersion": "backstage.io/v1alpha1",
@@ -347,6 +330,7 @@ class _Engine:
                     )
                 )
                 return  # the read loop stops at its first failure
+            self.reached.add(match.path)
             try:
                 items = self.read(match.path)
             except OSError as error:
@@ -474,7 +458,7 @@ class _Engine:
 
     # -- the result ---------------------------------------------------------------------------
     def result(self, root_ref: str) -> CatalogResult:
-        result = CatalogResult(self.root, root_ref, files_read=set(self.files))
+        result = CatalogResult(self.root, root_ref, files_read=set(self.reached))
         ingested = {ref for ref, row in self.rows.items() if row.ok}
         for row in self.rows.values():
             metadata = row.entity.get("metadata") or {}
@@ -506,36 +490,90 @@ class _Engine:
                     )
                     for child in row.children
                 )
-        result.relations = self._relations(ingested)
+        # Each ingested entity's references, parsed once for the relations and the lints.
+        sources = [
+            IngestedSource(row.ref, row.document.file, row.document.report.index, refs)
+            for row in self.rows.values()
+            if row.ok and row.document is not None
+            for refs in [list(references(row.entity, row.document.report.kind or ""))]
+        ]
+        result.relations = _relations(sources, ingested)
         result.conflicts = list(self.conflicts.values())
         result.problems = self.problems
-        documents = [
-            (ref, row.document) for ref, row in self.rows.items() if row.ok and row.document
-        ]
         result.problems.extend(
-            lint_catalog(
-                self.reader,
-                self.index.files,
-                result,
-                [(document.report, document.file, document.entity) for _, document in documents],
-                self.options,
-            )
+            lint_catalog(self.reader, self.yaml_files, result, sources, self.options)
         )
         return result
 
-    def _relations(self, ingested: set[str]) -> list[Relation]:
-        seen: dict[tuple[str, str, str], str | None] = {}
-        for row in self.rows.values():
-            if not row.ok or row.document is None:
-                continue
-            kind = row.document.report.kind
-            for reference in references(row.entity, kind or ""):
-                for triple in relation_pairs(row.ref, reference):
-                    seen.setdefault(triple, row.file)
-        return [
-            Relation(source, kind, target, file, source in ingested, target in ingested)
-            for (source, kind, target), file in seen.items()
-        ]
+
+def _relations(sources: list[IngestedSource], ingested: set[str]) -> list[Relation]:
+    """Both directions of every reference, once each (the file of the first that made it)."""
+    seen: dict[tuple[str, str, str], str | None] = {}
+    for source in sources:
+        for reference in source.references:
+            for triple in relation_pairs(source.ref, reference):
+                seen.setdefault(triple, source.file)
+    return [
+        Relation(origin, kind, target, file, origin in ingested, target in ingested)
+        for (origin, kind, target), file in seen.items()
+    ]
+
+
+def _parse_file(
+    path: str,
+    data: bytes | int,
+    absolute: str,
+    options: ProcessingOptions,
+    reader: CatalogReader | None,
+) -> list[_Document | _Failure]:
+    """The documents of one catalog file, validated, as Backstage's parser yields them."""
+    validation = options.validation
+    if isinstance(data, int):
+        message = (
+            f"file {absolute} could not be read, the file is {data} bytes, over the "
+            f"{validation.max_bytes}-byte limit"
+        )
+        return [_Failure(path, None, None, "read", "Error", message, "file-too-large")]
+    # Backstage reads with Node's 'utf8': invalid bytes become U+FFFD.
+    text = data.decode("utf-8", errors="replace")
+    context = PlaceholderContext(
+        posixpath.dirname(path),
+        None,
+        validation.strict_placeholders,
+        validation.max_bytes,
+        reader=reader,
+        file_location=None if reader is not None else absolute,
+    )
+    reports = validate_text(
+        text, location=f"file:{absolute}", placeholders=context, options=validation
+    )
+    items: list[_Document | _Failure] = []
+    for report in reports:
+        first = _first_backstage_error(report)
+        if first is not None and first.stage == "parse":
+            message = first.backstage or first.message
+            items.append(
+                _Failure(path, first.line, first.column, "parse", "Error", message, first.rule)
+            )
+        elif report.entity is not None and report.ref is not None:
+            items.append(_Document(path, report, report.ref, report.entity))
+        elif first is not None:  # the envelope: the collector refuses the entity
+            # ajv's errors are TypeErrors; the collector's own annotations check is an Error.
+            name = "Error" if first.path == ("metadata", "annotations") else "TypeError"
+            message = first.backstage or first.message
+            items.append(
+                _Failure(path, first.line, first.column, "emit-envelope", name, message, first.rule)
+            )
+    return items
+
+
+def _parse_chunk(
+    chunk: list[tuple[str, bytes | int, str]], options: ProcessingOptions
+) -> dict[str, list[_Document | _Failure]]:
+    """A worker process's share of :meth:`_Engine.prevalidate`."""
+    return {
+        path: _parse_file(path, data, absolute, options, None) for path, data, absolute in chunk
+    }
 
 
 def _first_backstage_error(report: DocumentReport) -> Problem | None:
