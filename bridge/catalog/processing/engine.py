@@ -10,6 +10,7 @@ output, so its children are dropped. Validation itself is :mod:`bridge.catalog.v
 
 from __future__ import annotations
 
+import gc
 import posixpath
 import re
 from collections import deque
@@ -33,7 +34,7 @@ from bridge.catalog.processing.model import (
     ProcessingOptions,
     Relation,
 )
-from bridge.catalog.processing.relations import references, relation_pairs
+from bridge.catalog.processing.relations import Reference, references, relation_pairs
 from bridge.catalog.processing.rules import allowed
 from bridge.catalog.reader import CatalogReader
 from bridge.catalog.sources import matches
@@ -45,6 +46,7 @@ _CAUSE_FIELD = re.compile(r"; caused by spec\.[^:]+: ")
 # Validation findings that the catalog engine reports in its own way.
 _REPLACED_LINTS = frozenset(("duplicate-entity",))
 _CHUNK = 64  # files per task sent to a worker process
+_READ_BATCH = 1024  # files read from the tree at once while workers validate
 
 
 @dataclass(slots=True)
@@ -55,6 +57,8 @@ class _Document:
     report: DocumentReport
     ref: str
     entity: dict[str, Any]
+    # The references its relation fields write (parsed where the document is validated).
+    references: list[Reference]
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,7 +102,6 @@ class _Engine:
         self.index = TreeIndex(reader.files())
         # Catalog files are YAML; the orphan lint reads every one the Locations do not.
         self.yaml_files = [path for path in self.index.files if matches(path, options.orphan_globs)]
-        reader.prefetch(self.yaml_files, options.validation.max_bytes)
         self.rows: dict[str, _Row] = {}
         self.queue: deque[str] = deque()
         self.files: dict[str, list[_Document | _Failure]] = {}  # parsed (maybe ahead of time)
@@ -135,30 +138,40 @@ class _Engine:
         return _parse_file(path, data, self.absolute(path), self.options, reader)
 
     def prevalidate(self, paths: list[str]) -> None:
-        """Validate many files at once on every core (the engine then finds them parsed).
+        """Read every catalog file ahead, and on many files validate them on every core
+        (the engine then finds them parsed).
 
-        Placeholders read through the reader cannot cross into worker processes, so with
-        ``local_placeholders`` files are validated as they are reached.
+        Batches of files are read while workers validate the previous ones. Placeholders read
+        through the reader cannot cross into worker processes, so with ``local_placeholders``
+        files are validated as Locations reach them.
         """
+        max_bytes = self.options.validation.max_bytes
         jobs = default_jobs()
         if jobs <= 1 or len(paths) < PARALLEL_THRESHOLD or self.options.local_placeholders:
+            self.reader.prefetch(paths, max_bytes)
             return
         import multiprocessing
-        from concurrent.futures import ProcessPoolExecutor
+        from concurrent.futures import Future, ProcessPoolExecutor
 
-        max_bytes = self.options.validation.max_bytes
-        work = []
-        for path in paths:
-            try:
-                work.append((path, self.reader.read(path, max_bytes), self.absolute(path)))
-            except OSError:
-                continue  # reported when a Location reaches it
-        chunks = [work[index : index + _CHUNK] for index in range(0, len(work), _CHUNK)]
         methods = multiprocessing.get_all_start_methods()
         context = multiprocessing.get_context("fork" if "fork" in methods else None)
         with ProcessPoolExecutor(max_workers=jobs, mp_context=context) as pool:
-            for parsed in pool.map(_parse_chunk, chunks, [self.options] * len(chunks)):
-                self.files.update(parsed)
+            pending: list[Future[dict[str, list[_Document | _Failure]]]] = []
+            for start in range(0, len(paths), _READ_BATCH):
+                batch = paths[start : start + _READ_BATCH]
+                self.reader.prefetch(batch, max_bytes)
+                work = []
+                for path in batch:
+                    try:
+                        work.append((path, self.reader.read(path, max_bytes), self.absolute(path)))
+                    except OSError:
+                        continue  # reported when a Location reaches it
+                pending += [
+                    pool.submit(_parse_chunk, work[index : index + _CHUNK], self.options)
+                    for index in range(0, len(work), _CHUNK)
+                ]
+            for future in pending:
+                self.files.update(future.result())
 
     # -- the processing loop ------------------------------------------------------------------
     def run(self) -> CatalogResult:
@@ -492,10 +505,11 @@ class _Engine:
                 )
         # Each ingested entity's references, parsed once for the relations and the lints.
         sources = [
-            IngestedSource(row.ref, row.document.file, row.document.report.index, refs)
+            IngestedSource(
+                row.ref, row.document.file, row.document.report.index, row.document.references
+            )
             for row in self.rows.values()
             if row.ok and row.document is not None
-            for refs in [list(references(row.entity, row.document.report.kind or ""))]
         ]
         result.relations = _relations(sources, ingested)
         result.conflicts = list(self.conflicts.values())
@@ -556,7 +570,8 @@ def _parse_file(
                 _Failure(path, first.line, first.column, "parse", "Error", message, first.rule)
             )
         elif report.entity is not None and report.ref is not None:
-            items.append(_Document(path, report, report.ref, report.entity))
+            refs = list(references(report.entity, report.kind or "")) if first is None else []
+            items.append(_Document(path, report, report.ref, report.entity, refs))
         elif first is not None:  # the envelope: the collector refuses the entity
             # ajv's errors are TypeErrors; the collector's own annotations check is an Error.
             name = "Error" if first.path == ("metadata", "annotations") else "TypeError"
@@ -607,4 +622,12 @@ def _catalog_message(problem: Problem) -> tuple[str, str]:
 def process_catalog(reader: CatalogReader, root: str, options: ProcessingOptions) -> CatalogResult:
     """Process the catalog registered as ``file`` location ``root`` (a path in ``reader``)
     as a freshly started Backstage catalog would, plus catalog-bridge's lints."""
-    return _Engine(reader, root, options).run()
+    # The run allocates many small objects and frees none: the cycle collector's passes over
+    # the growing heap cost a third of the time and would find nothing.
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        return _Engine(reader, root, options).run()
+    finally:
+        if enabled:
+            gc.enable()

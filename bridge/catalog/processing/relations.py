@@ -35,11 +35,7 @@ class Reference:
     field: str
     path: tuple[str | int, ...]  # where it is written, for line and column
     target: EntityRef
-
-    @property
-    def key(self) -> str:
-        """The target's ref as Backstage compares it (lower-cased)."""
-        return ref_key(self.target)
+    key: str  # the target's ref as Backstage compares it (lower-cased)
 
 
 def ref_key(ref: EntityRef) -> str:
@@ -68,7 +64,7 @@ def references(entity: dict[str, Any], kind: str) -> Iterator[Reference]:
             path: tuple[str | int, ...] = (
                 ("spec", field) if index is None else ("spec", field, index)
             )
-            yield Reference(field, path, target)
+            yield Reference(field, path, target, ref_key(target))
 
 
 def relation_pairs(source: str, reference: Reference) -> tuple[tuple[str, str, str], ...]:
