@@ -52,10 +52,11 @@ def test_fixture_tree_matches_oracle(oracle: CatalogOracle, tree: str) -> None:
 
 
 # -- generated trees ---------------------------------------------------------------------------
-# Location files point at entity files, at each other (cycles included), at missing files and
-# at a glob; entity files reuse a few names (duplicates within and across files) and kinds the
-# rules may refuse. Globs only match entities with unique names: node-glob's result order is
-# not stable, and it decides which copy of a duplicate a glob brings in first.
+# Location files point at entity files, at each other (cycles included), at missing files, at
+# a glob, at folders (with and without a trailing /); entity files reuse a few names
+# (duplicates within and across files), hold kinds the rules may refuse, invalid entities,
+# YAML errors and nameless entities. Globs only match entities with unique names: node-glob's
+# result order is not stable, and it decides which copy of a duplicate a glob brings in first.
 _NAMES = ("alpha", "beta", "gamma")
 _SPECS: dict[str, dict[str, object]] = {
     "Component": {"type": "service", "lifecycle": "production", "owner": "team-a"},
@@ -64,6 +65,8 @@ _SPECS: dict[str, dict[str, object]] = {
     "System": {"owner": "team-a"},
     "Resource": {"type": "database", "owner": "team-a"},
 }
+_BROKEN_YAML = "---\nkind: Component\nkind: API\n"
+_NAMELESS = "---\n" + json.dumps({"apiVersion": "backstage.io/v1alpha1", "kind": "Component"})
 _RULES = (None, "Component,API,Location,Group", "Component,API,Location,Group,System,Resource")
 
 
@@ -94,7 +97,10 @@ def _trees(draw: st.DrawFn) -> tuple[dict[str, str], str | None]:
             )
             for _ in range(draw(st.integers(1, 2)))
         ]
-        files[f"ents/e{index}.yaml"] = "---\n".join(json.dumps(d) + "\n" for d in documents)
+        text = "---\n".join(json.dumps(d) + "\n" for d in documents)
+        # Now and then a file the parser or the envelope check refuses.
+        text += draw(st.sampled_from(["", "", "", _BROKEN_YAML, _NAMELESS]))
+        files[f"ents/e{index}.yaml"] = text
     for index in range(pool_count):
         files[f"pool/p{index}.yaml"] = json.dumps(_entity("Component", f"pool-{index}", True))
     locations = ["catalog-info.yaml"] + [f"locs/l{i}.yaml" for i in range(location_count)]
@@ -102,7 +108,7 @@ def _trees(draw: st.DrawFn) -> tuple[dict[str, str], str | None]:
         up = "./" if location == "catalog-info.yaml" else "../"
         choices = [f"{up}ents/e{i}.yaml" for i in range(entity_count)]
         choices += [up + other for other in locations if other != location]
-        choices += [f"./missing-{index}.yaml", f"{up}pool/*.yaml"]
+        choices += [f"./missing-{index}.yaml", f"{up}pool/*.yaml", f"{up}ents/", f"{up}pool"]
         targets = draw(st.lists(st.sampled_from(choices), min_size=1, max_size=4, unique=True))
         spec: dict[str, object] = {"targets": targets}
         if draw(st.booleans()):
