@@ -16,6 +16,7 @@ import pytest
 from bridge.catalog.batch import PARALLEL_THRESHOLD
 from bridge.catalog.gitreader import GitTreeReader
 from bridge.catalog.processing.engine import process_catalog
+from bridge.catalog.processing.locations import TreeIndex
 from bridge.catalog.processing.model import CatalogResult, ProcessingOptions
 from bridge.catalog.processing.rules import KindRule, parse_rules
 from bridge.catalog.reader import FolderReader
@@ -388,3 +389,47 @@ def test_a_large_tree_validated_ahead_on_every_core_gives_the_same_result(tmp_pa
     assert {e.ref for e in ahead.ingested} == {e.ref for e in one_by_one.ingested}
     assert ahead.errors == one_by_one.errors
     assert ahead.problems == one_by_one.problems
+
+
+@pytest.mark.parametrize(
+    ("pattern", "expected"),
+    [
+        # What node-glob 14 (the catalog's FileReaderProcessor) returns in tree "basic".
+        ("services/*", ["services/billing", "services/orders"]),
+        (
+            "services/**",
+            [
+                "services",
+                "services/billing",
+                "services/billing/catalog-info.yaml",
+                "services/orders",
+                "services/orders/catalog-info.yaml",
+            ],
+        ),
+        (
+            "**/catalog-info.yaml",
+            [
+                "catalog-info.yaml",
+                "extras/catalog-info.yaml",
+                "services/billing/catalog-info.yaml",
+                "services/orders/catalog-info.yaml",
+                "stray/catalog-info.yaml",
+            ],
+        ),
+        (
+            "{apis,extras}/*.yaml",
+            ["apis/orders-api.yaml", "extras/catalog-info.yaml", "extras/present.yaml"],
+        ),
+        ("extras/+(present|x).yaml", ["extras/present.yaml"]),
+        ("extras/!(present).yaml", ["extras/catalog-info.yaml"]),
+        (
+            "!(extras)/*.yaml",
+            ["apis/orders-api.yaml", "docs/mkdocs.yaml", "stray/catalog-info.yaml"],
+        ),
+        ("extras/present.yaml", ["extras/present.yaml"]),
+        ("extras/nothing-*.yaml", []),
+    ],
+)
+def test_globs_match_what_node_glob_matches(pattern: str, expected: list[str]) -> None:
+    index = TreeIndex(FolderReader(TREES / "basic").files())
+    assert [match.path for match in index.glob(pattern)] == expected

@@ -17,6 +17,14 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 _MAGIC = re.compile(r"[*?[{]|[+@!]\(")
+# Extended globs: +(a|b) one or more, *(a|b) any number, ?(a|b) at most one, @(a|b) exactly
+# one (and !(a|b), anything but these, in _translate).
+_EXTGLOB = {
+    "+": "(?:{})+",
+    "*": "(?:{})*",
+    "?": "(?:{})?",
+    "@": "(?:{})",
+}
 
 
 def generated_name(absolute_root_file: str) -> str:
@@ -78,7 +86,10 @@ class TreeIndex:
         prefix = "/".join(fixed) + "/" if fixed else ""
         regex = _glob_regex(pattern)
         matches = [Match(p, False) for p in _below(self.files, prefix) if regex.fullmatch(p)]
-        matches += [Match(p, True) for p in _below(self.dirs, prefix) if regex.fullmatch(p)]
+        dirs = _below(self.dirs, prefix)
+        if prefix:  # "a/**" matches the folder a itself too
+            dirs = [prefix[:-1], *dirs]
+        matches += [Match(p, True) for p in dirs if regex.fullmatch(p)]
         return sorted(matches, key=lambda match: match.path)
 
 
@@ -123,6 +134,18 @@ def _translate(text: str) -> str:
     index = 0
     while index < len(text):
         char = text[index]
+        if char in "+*?@!" and text[index + 1 : index + 2] == "(":
+            end = _closing(text, index + 1, "(", ")")
+            if end != -1:
+                options = "|".join(_translate(o) for o in _split(text[index + 2 : end], "|"))
+                if char != "!":
+                    out.append(_EXTGLOB[char].format(options))
+                    index = end + 1
+                    continue
+                # Anything but the options, followed by the rest of the segment.
+                rest = _translate(text[end + 1 :])
+                out.append(f"(?!(?:{options}){rest}(?=/|$))[^/]*?{rest}")
+                return "".join(out)
         if char == "\\" and index + 1 < len(text):
             out.append(re.escape(text[index + 1]))
             index += 2
@@ -142,12 +165,12 @@ def _translate(text: str) -> str:
                 out.append(f"[{'^' if negate else ''}{body.replace(chr(92), chr(92) * 2)}]")
                 index = end
         elif char == "{":
-            end = _closing_brace(text, index)
+            end = _closing(text, index, "{", "}")
             if end == -1:
                 out.append(re.escape(char))
             else:
-                options = _split_braces(text[index + 1 : end])
-                out.append("(?:" + "|".join(_translate(option) for option in options) + ")")
+                choices = _split(text[index + 1 : end], ",")
+                out.append("(?:" + "|".join(_translate(choice) for choice in choices) + ")")
                 index = end
         else:
             out.append(re.escape(char))
@@ -155,28 +178,30 @@ def _translate(text: str) -> str:
     return "".join(out)
 
 
-def _closing_brace(text: str, start: int) -> int:
+def _closing(text: str, start: int, opening: str, closing: str) -> int:
+    """The index of the bracket closing the one at ``start`` (-1: none)."""
     depth = 0
     for index in range(start, len(text)):
-        if text[index] == "{":
+        if text[index] == opening:
             depth += 1
-        elif text[index] == "}":
+        elif text[index] == closing:
             depth -= 1
             if depth == 0:
                 return index
     return -1
 
 
-def _split_braces(body: str) -> list[str]:
+def _split(body: str, separator: str) -> list[str]:
+    """``body`` split at ``separator`` outside nested braces and parentheses."""
     options: list[str] = []
     current: list[str] = []
     depth = 0
     for char in body:
-        if char == "," and depth == 0:
+        if char == separator and depth == 0:
             options.append("".join(current))
             current = []
             continue
-        depth += {"{": 1, "}": -1}.get(char, 0)
+        depth += {"{": 1, "(": 1, "}": -1, ")": -1}.get(char, 0)
         current.append(char)
     options.append("".join(current))
     return options
