@@ -170,6 +170,82 @@ def validate(
     )
 
 
+@app.command(
+    epilog=_examples(
+        "catalog-bridge catalog catalog-info.yaml",
+        "catalog-bridge catalog all.yaml --repo ../catalog --ref main --format json",
+        "catalog-bridge catalog catalog-info.yaml --ref : --rules Component,API,Location,Group",
+        exit_codes=(EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE),
+    ),
+)
+def catalog(
+    root: Annotated[
+        str,
+        typer.Argument(help="The root Location file, relative to the repository (or folder)."),
+    ],
+    repo: Annotated[
+        str | None,
+        typer.Option(help="A local repository or folder, or a remote repository URL."),
+    ] = None,
+    ref: Annotated[
+        str | None,
+        typer.Option(help="Read the git tree at this branch, tag or commit (':' = the index)."),
+    ] = None,
+    rules: Annotated[
+        str | None,
+        typer.Option(
+            help="catalog.rules: the kinds Locations may bring in, comma-separated "
+            "(Kind=type also matches spec.type). Default: Component,API,Location."
+        ),
+    ] = None,
+    output_format: Annotated[
+        OutputFormat | None,
+        typer.Option(
+            "--format",
+            "-f",
+            help="text (default), json (NDJSON lines as the processing oracle prints them), "
+            "github or azure annotations.",
+        ),
+    ] = None,
+    strict: Annotated[
+        bool, typer.Option(help="Dangling references, orphan files and lint are errors.")
+    ] = False,
+    local_placeholders: Annotated[
+        bool,
+        typer.Option(
+            help="Resolve relative $text/$json/$yaml from the tree (Backstage fails them in "
+            "file locations; url locations resolve them)."
+        ),
+    ] = False,
+    token_env: Annotated[
+        str | None,
+        typer.Option(help="Environment variable holding the token for a remote --repo."),
+    ] = None,
+) -> None:
+    """Process a whole catalog from its root Location as a fresh Backstage catalog would."""
+    from bridge.catalog.processing.model import ProcessingOptions
+    from bridge.catalog.processing.rules import DEFAULT_RULES, parse_rules
+    from bridge.catalog.processing.runner import run_catalog
+
+    options = ProcessingOptions(
+        rules=parse_rules(rules) if rules is not None else DEFAULT_RULES,
+        local_placeholders=local_placeholders,
+    )
+    raise typer.Exit(
+        run_catalog(
+            root,
+            options,
+            repo=repo,
+            ref=ref,
+            stream=sys.stdout,
+            environ=os.environ,
+            output_format=output_format.value if output_format else None,
+            strict=strict,
+            token_env=token_env,
+        )
+    )
+
+
 VerboseOption = typer.Option(
     "--verbose",
     "-v",

@@ -6,7 +6,7 @@ never imports gitpython.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 
 from bridge.catalog.reader import join
 from bridge.gitrepo import INDEX, GitRepository, TreeEntry
@@ -30,6 +30,7 @@ class GitTreeReader:
         self.ref = ref if ref is not None else repository.default_ref()
         self.commit = repository.resolve(self.ref)
         self._files: dict[str, TreeEntry] = dict(repository.files(self.ref))
+        self._prefetched: dict[str, bytes | int] = {}  # blob id -> content (or its size)
         self._dirs = {""}
         for path in self._files:
             parts = path.split("/")[:-1]
@@ -55,7 +56,17 @@ class GitTreeReader:
             if path in self._files:
                 raise OSError(f"{path}: a symbolic link that loops or leads out of the tree")
             raise FileNotFoundError(path)
+        known = self._prefetched.get(entry.blob)
+        if isinstance(known, bytes) and len(known) <= max_bytes:
+            return known
+        if isinstance(known, int) and known > max_bytes:
+            return known
         return self.repository.read(entry.blob, max_bytes)
+
+    def prefetch(self, paths: Iterable[str], max_bytes: int) -> None:
+        """Read these files' blobs in one batch, so later reads cost no round trip to git."""
+        blobs = [entry.blob for entry in map(self._entry, paths) if entry is not None]
+        self._prefetched.update(self.repository.read_many(blobs, max_bytes))
 
     def content_id(self, path: str) -> str | None:
         entry = self._entry(path)

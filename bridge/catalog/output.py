@@ -142,7 +142,7 @@ def _escape_azure(text: str, *, property_value: bool = False) -> str:
     return text
 
 
-def _problem_line(fmt: str, path: str, problem: Problem) -> str:
+def problem_line(fmt: str, path: str, problem: Problem) -> str:
     if fmt == "github":
         props = [f"file={_escape_github(path, property_value=True)}"]
         if problem.line is not None:
@@ -171,7 +171,7 @@ def render(report: FileReport, fmt: str) -> tuple[str, Summary]:
         if fmt == "json":
             lines.append(_to_json(document_json(report.path, document)))
         else:
-            lines.extend(_problem_line(fmt, report.path, problem) for problem in document.problems)
+            lines.extend(problem_line(fmt, report.path, problem) for problem in document.problems)
     summary = Summary()
     summary.add(report)
     return ("\n".join(lines) + "\n" if lines else ""), summary

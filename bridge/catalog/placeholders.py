@@ -5,6 +5,13 @@ object with exactly one key that starts with ``$`` and names a resolver is repla
 content of the file it names, relative to the catalog file. Remote URLs are never fetched:
 they are reported and replaced by a dummy value (an error with ``strict``).
 
+Files are read from the disk, or through a :class:`~bridge.catalog.reader.CatalogReader`
+(``reader``: a git tree at a ref) with ``base_dir`` relative to the reader's root.
+
+With ``file_location`` set, placeholders behave as in a Backstage ``file`` location, where the
+catalog cannot resolve a relative value (its URL resolver is given a plain path as base): the
+entity fails with Backstage's message instead of the file being read.
+
 Unlike Backstage, a placeholder may not read outside the directory tree being validated
 (``root``): a catalog file under review must not be able to pull in arbitrary local files.
 """
@@ -18,10 +25,14 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 
 from bridge.catalog.jsvalue import js_json
 from bridge.catalog.problems import ERROR, WARNING, Problem
+from bridge.catalog.reader import join
+from bridge.catalog.whatwg_url import is_valid_url
 from bridge.catalog.yamlload import parse_documents
 
 if TYPE_CHECKING:
     from pathlib import Path
+
+    from bridge.catalog.reader import CatalogReader
 
 _RESOLVERS = ("text", "json", "yaml")
 _PLUGIN_RESOLVERS = ("openapi", "asyncapi")  # the OpenAPI module's; read as text here
@@ -35,6 +46,8 @@ class PlaceholderContext(NamedTuple):
     root: str | None  # nothing outside this tree is read
     strict: bool  # an unresolvable placeholder is an error, not a warning
     max_bytes: int  # larger files are not read
+    reader: CatalogReader | None = None  # read through this (base_dir relative to its root)
+    file_location: str | None = None  # a Backstage `file` location: this absolute path
 
 
 def _reject(value: Any) -> ValueError:
@@ -92,11 +105,77 @@ class _Resolver:
 
     def _resolve(self, resolver: str, value: Any, data: Any, path: tuple[str | int, ...]) -> Any:
         note = f"placeholder ${resolver}: {js_json(value)}"
-        local = self._local_file(value)
-        if isinstance(local, str):  # refused
-            self._problem(ERROR, "placeholder", f"{note} {local}", path)
+        if self.context.file_location is not None:
+            if resolver in _PLUGIN_RESOLVERS:
+                return data  # the catalog's default processors leave these untouched
+            refused = self._file_location_error(resolver, value)
+            if refused is not None:
+                self._problem(ERROR, "placeholder", refused, path)
+                return data
+        raw = self._read(value) if self.context.reader is not None else self._read_disk(value)
+        if isinstance(raw, str):  # refused
+            self._problem(ERROR, "placeholder", f"{note}{raw}", path)
             return data
-        if local is None:
+        return self._resolve_content(resolver, value, data, path, raw)
+
+    def _read_disk(self, value: Any) -> bytes | str | None:
+        """The placeholder's file from the disk; None when there is none; why when refused."""
+        local = self._local_file(value)
+        if local is None or isinstance(local, str):
+            return None if local is None else f" {local}"
+        size = local.stat().st_size
+        if size > self.context.max_bytes:
+            return f": {value} is {size} bytes, over the {self.context.max_bytes}-byte limit"
+        return local.read_bytes()
+
+    def _file_location_error(self, resolver: str, value: Any) -> str | None:
+        """Backstage's error for a placeholder in a ``file`` location (None: an absolute URL,
+        which Backstage would fetch)."""
+        if not isinstance(value, str):
+            return (
+                f"Placeholder ${resolver} expected a string value parameter, in the form of an "
+                "absolute URL or a relative path"
+            )
+        if is_valid_url(value):
+            return None
+        # new URL(value, base) with a plain path as base; a rooted value goes through the git
+        # URL parser first, which words its failure differently.
+        cause = "Error: URL parsing failed." if value.startswith("/") else "TypeError: Invalid URL"
+        return (
+            f"Placeholder ${resolver} could not form a URL out of {self.context.file_location} "
+            f"and {value}, {cause}"
+        )
+
+    def _read(self, value: Any) -> bytes | str | None:
+        """The placeholder's file through the reader; None when there is none; why when refused."""
+        reader = self.context.reader
+        base = self.context.base_dir
+        if reader is None or base is None or not isinstance(value, str) or _SCHEME.match(value):
+            return None
+        target = join(f"{base}/x" if base else "x", value)
+        if target is None:
+            return " points outside the tree; not read"
+        if not reader.is_file(target):
+            return None
+        try:
+            data = reader.read(target, self.context.max_bytes)
+        except OSError as error:
+            return f": cannot read {value}: {error.strerror or error}"
+        if isinstance(data, int):
+            return f": {value} is {data} bytes, over the {self.context.max_bytes}-byte limit"
+        return data
+
+    def _resolve_content(
+        self,
+        resolver: str,
+        value: Any,
+        data: Any,
+        path: tuple[str | int, ...],
+        raw: bytes | None,
+    ) -> Any:
+        """The value a placeholder stands for, given its file's bytes (None: unresolved)."""
+        note = f"placeholder ${resolver}: {js_json(value)}"
+        if raw is None:
             if self.context.strict:
                 self._problem(
                     ERROR,
@@ -113,17 +192,8 @@ class _Resolver:
                 path,
             )
             return {} if resolver in ("json", "yaml") else f"<unresolved {note}>"
-        size = local.stat().st_size
-        if size > self.context.max_bytes:
-            self._problem(
-                ERROR,
-                "placeholder",
-                f"{note}: {value} is {size} bytes, over the {self.context.max_bytes}-byte limit",
-                path,
-            )
-            return data
         # Node reads with 'utf8', which turns invalid bytes into U+FFFD rather than failing.
-        content = local.read_bytes().decode("utf-8", errors="replace")
+        content = raw.decode("utf-8", errors="replace")
         if resolver == "json":
             try:
                 return json.loads(content, parse_constant=_reject)

@@ -15,7 +15,7 @@ from __future__ import annotations
 import os
 import posixpath
 import stat
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from typing import Protocol
 
 # Folders a search of the disk skips: version control, dependencies, caches.
@@ -50,6 +50,10 @@ class CatalogReader(Protocol):
 
     def content_id(self, path: str) -> str | None:
         """An id that changes whenever the content does (a git blob id), if known cheaply."""
+        ...
+
+    def prefetch(self, paths: Iterable[str], max_bytes: int) -> None:
+        """Hint: these files will be read (a reader may fetch them in one batch)."""
         ...
 
 
@@ -94,6 +98,9 @@ class FolderReader:
 
     def content_id(self, path: str) -> str | None:
         return None  # the disk keeps no content id, and hashing would cost a full read
+
+    def prefetch(self, paths: Iterable[str], max_bytes: int) -> None:
+        pass  # reading a file from the disk is cheap on demand
 
 
 def walk(folder: str, *, skip: frozenset[str] = frozenset(), prefix: str = "") -> Iterator[str]:

@@ -149,3 +149,24 @@ def test_folder_reader_is_the_working_tree(repo: Path) -> None:
     assert reader.content_id("catalog-info.yaml") is None
     with pytest.raises(FileNotFoundError):
         reader.read("services/c/catalog-info.yaml", 100)
+
+
+def test_prefetched_blobs_read_as_one_by_one(repo: Path) -> None:
+    # Binary content with newlines and a file over the size limit: one batch of git
+    # cat-file gives the same bytes (or size) as a read per file.
+    (repo / "bin.dat").write_bytes(b"\n\0line\n\nend")
+    write(repo, "big.yaml", "x" * 100)
+    git(repo, "add", "-A")
+    git(repo, "commit", "-q", "-m", "three")
+    with GitRepository(repo) as repository:
+        one_by_one = GitTreeReader(repository, "main")
+        expected = {
+            path: one_by_one.read(path, 50)
+            for path in one_by_one.files()
+            if "loop" not in path and "out" not in path
+        }
+        batched = GitTreeReader(repository, "main")
+        batched.prefetch(batched.files(), 50)
+        assert {path: batched.read(path, 50) for path in expected} == expected
+    assert expected["bin.dat"] == b"\n\0line\n\nend"
+    assert expected["big.yaml"] == 100

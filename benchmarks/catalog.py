@@ -1,0 +1,160 @@
+"""Benchmark: ``catalog-bridge catalog`` over a generated monorepo of catalogs at a git ref.
+
+Generates a repository (temporary folder) of 10,000 entity files behind nested Locations with
+globs: a root Location, one Location per domain (``./domains/*/catalog-info.yaml``), one per
+team (``./teams/*/catalog-info.yaml``), each team's components (``./components/*.yaml``),
+plus a Group per team and a System per domain so that references resolve. It is committed,
+then timed as whole processes:
+
+* ``catalog-bridge catalog catalog-info.yaml --repo REPO --ref main`` (best of 2), and its peak
+  resident memory;
+* ``catalog-bridge validate`` of the same entity files on disk (best of 2).
+
+Goals (issue 8): catalog at a ref <= 5 s, <= 1.5x validate, peak RSS <= 200 MB.
+Run from the project root: ``python -m benchmarks.catalog [--files N]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+RULES = "Component,API,Location,Group,System"
+GOAL_SECONDS = 5.0
+GOAL_RATIO = 1.5
+GOAL_RSS_MB = 200.0
+
+
+def _location(name: str, targets: list[str]) -> str:
+    lines = "".join(f"    - {target}\n" for target in targets)
+    return (
+        "apiVersion: backstage.io/v1alpha1\nkind: Location\n"
+        f"metadata:\n  name: {name}\nspec:\n  targets:\n{lines}"
+    )
+
+
+def _component(name: str, team: str, system: str, depends: str | None) -> str:
+    depends_on = f"  dependsOn: [component:{depends}]\n" if depends else ""
+    return (
+        "apiVersion: backstage.io/v1alpha1\nkind: Component\n"
+        f"metadata:\n  name: {name}\n  description: generated component {name}\n"
+        "  annotations:\n    dev.azure.com/project-repo: platform/" + name + "\n"
+        "  tags: [python, generated]\n"
+        f"spec:\n  type: service\n  lifecycle: production\n  owner: group:{team}\n"
+        f"  system: {system}\n{depends_on}"
+    )
+
+
+def build_repository(folder: Path, files: int) -> int:
+    """Write and commit the catalog; the number of entity files written."""
+    domains, teams_per_domain = 20, 10
+    per_team = max(1, files // (domains * teams_per_domain))
+    written = 0
+    (folder / "catalog-info.yaml").write_text(
+        _location("root", ["./domains/*/catalog-info.yaml"]), encoding="utf-8"
+    )
+    for d in range(domains):
+        domain = folder / "domains" / f"d{d:02d}"
+        system = f"system-{d:02d}"
+        domain.mkdir(parents=True)
+        (domain / "catalog-info.yaml").write_text(
+            _location(f"domain-{d:02d}", ["./teams/*/catalog-info.yaml", "./system.yaml"]),
+            encoding="utf-8",
+        )
+        (domain / "system.yaml").write_text(
+            "apiVersion: backstage.io/v1alpha1\nkind: System\n"
+            f"metadata:\n  name: {system}\nspec:\n  owner: group:team-{d:02d}-0\n",
+            encoding="utf-8",
+        )
+        for t in range(teams_per_domain):
+            team = f"team-{d:02d}-{t}"
+            folder_team = domain / "teams" / team
+            (folder_team / "components").mkdir(parents=True)
+            (folder_team / "catalog-info.yaml").write_text(
+                _location(team, ["./components/*.yaml", "./group.yaml"]), encoding="utf-8"
+            )
+            (folder_team / "group.yaml").write_text(
+                "apiVersion: backstage.io/v1alpha1\nkind: Group\n"
+                f"metadata:\n  name: {team}\nspec:\n  type: team\n  children: []\n",
+                encoding="utf-8",
+            )
+            for c in range(per_team):
+                name = f"svc-{d:02d}-{t}-{c:03d}"
+                depends = f"svc-{d:02d}-{t}-{c - 1:03d}" if c else None
+                (folder_team / "components" / f"{name}.yaml").write_text(
+                    _component(name, team, system, depends), encoding="utf-8"
+                )
+                written += 1
+    git = ["git", "-c", "user.name=bench", "-c", "user.email=bench@example.com"]
+    subprocess.run([*git, "init", "-q", "-b", "main"], cwd=folder, check=True)
+    subprocess.run([*git, "add", "."], cwd=folder, check=True)
+    subprocess.run([*git, "commit", "-q", "-m", "catalog"], cwd=folder, check=True)
+    return written
+
+
+def measure(command: list[str], cwd: Path) -> tuple[float, float, float, int]:
+    """Wall seconds, CPU seconds (with its worker processes), peak RSS in MB and exit code
+    of one whole process."""
+    start = time.perf_counter()
+    with open(os.devnull, "w", encoding="utf-8") as sink:
+        process = subprocess.Popen(command, cwd=cwd, stdout=sink, stderr=subprocess.PIPE)
+        _, status, usage = os.wait4(process.pid, 0)
+    elapsed = time.perf_counter() - start
+    process.returncode = os.waitstatus_to_exitcode(status)
+    cpu = usage.ru_utime + usage.ru_stime
+    return elapsed, cpu, usage.ru_maxrss / 1024, process.returncode
+
+
+def best(command: list[str], cwd: Path, runs: int) -> tuple[float, float, float]:
+    """Best wall time, least CPU time and the largest peak RSS over ``runs`` runs (exit 0
+    or 1 expected). CPU time is the steadier figure on a busy machine."""
+    times, cpus, peaks = [], [], []
+    for _ in range(runs):
+        elapsed, cpu, peak, code = measure(command, cwd)
+        if code not in (0, 1):
+            raise SystemExit(f"{' '.join(command)} exited {code}")
+        times.append(elapsed)
+        cpus.append(cpu)
+        peaks.append(peak)
+    return min(times), min(cpus), max(peaks)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--files", type=int, default=10_000, help="entity files (default 10000)")
+    parser.add_argument("--runs", type=int, default=2, help="runs per command (best is kept)")
+    args = parser.parse_args()
+    cli = [sys.executable, "-m", "bridge"]
+    with tempfile.TemporaryDirectory() as temp:
+        repo = Path(temp) / "catalog"
+        repo.mkdir()
+        files = build_repository(repo, args.files)
+        catalog_cmd = [*cli, "catalog", "catalog-info.yaml", "--repo", str(repo), "--ref", "main"]
+        catalog_cmd += ["--rules", RULES]
+        catalog_time, catalog_cpu, catalog_rss = best(catalog_cmd, Path(temp), args.runs)
+        validate_cmd = [*cli, "validate", "--glob", "*.yaml", str(repo)]
+        validate_time, validate_cpu, _ = best(validate_cmd, Path(temp), args.runs)
+    ratio = catalog_time / validate_time
+    checks = (
+        (f"catalog at a ref:   {catalog_time:.2f} s", catalog_time <= GOAL_SECONDS, "<= 5 s"),
+        (f"validate on disk:   {validate_time:.2f} s", True, "reference"),
+        (f"catalog / validate: {ratio:.2f}x", ratio <= GOAL_RATIO, "<= 1.5x"),
+        (
+            f"CPU: {catalog_cpu:.2f} s / {validate_cpu:.2f} s",
+            catalog_cpu / validate_cpu <= GOAL_RATIO,
+            "<= 1.5x, all processes",
+        ),
+        (f"catalog peak RSS:   {catalog_rss:.0f} MB", catalog_rss <= GOAL_RSS_MB, "<= 200 MB"),
+    )
+    print(f"entity files: {files} (+ Locations, Groups, Systems), best of {args.runs} runs")
+    for text, passed, goal in checks:
+        print(f"{text:32} {'PASS' if passed else 'FAIL'} (goal {goal})")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,155 @@
+"""What processing a catalog finds: typed results, independent of how they are printed."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from bridge.catalog.problems import ERROR
+from bridge.catalog.processing.rules import DEFAULT_RULES, KindRule
+from bridge.catalog.validation import ValidationOptions
+
+GENERATED_EMITTER = "provider:ConfigLocationProvider"
+"""``emittedBy`` of the root Location, as Backstage's config location provider names itself."""
+
+
+@dataclass(frozen=True, slots=True)
+class ProcessingOptions:
+    """How to process a catalog."""
+
+    rules: tuple[KindRule, ...] = DEFAULT_RULES
+    validation: ValidationOptions = field(default_factory=ValidationOptions)
+    # Resolve relative placeholders through the reader (Backstage fails them in `file`
+    # locations; this is a deviation for trees that are served by a `url` location).
+    local_placeholders: bool = False
+    # Where relative targets that do not start with "." resolve (Backstage: the backend's
+    # working directory), relative to the reader's root.
+    cwd: str = ""
+    # The absolute path the reader's root stands for in Backstage's messages and location keys.
+    absolute_root: str = "/"
+    # Files that count as catalog files when looking for orphans.
+    orphan_globs: tuple[str, ...] = ("**/*.yaml", "**/*.yml")
+
+
+@dataclass(slots=True)
+class CatalogEntity:
+    """An entity some Location emitted (ingested or not)."""
+
+    ref: str
+    kind: str
+    namespace: str
+    name: str
+    file: str | None  # relative to the reader's root; None for the generated root Location
+    line: int
+    ingested: bool
+    emitted_by: str
+    location_key: str
+    data: dict[str, Any]  # as written (placeholders unresolved), with the catalog's annotations
+    error_count: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class CatalogError:
+    """A processing error, with the file it is about and Backstage's message."""
+
+    file: str | None
+    line: int | None
+    column: int | None
+    entity_ref: str  # the entity Backstage attaches the error to
+    entity_file: str | None
+    stage: str  # parse, read, emit-envelope, preprocess, policy, validate, postprocess, rules
+    name: str  # the JavaScript error class (InputError, NotFoundError, ...)
+    message: str  # Backstage's text
+    rule: str
+
+
+@dataclass(frozen=True, slots=True)
+class Dropped:
+    """A valid child entity lost because its parent Location failed."""
+
+    ref: str
+    file: str | None
+    line: int | None
+    parent_ref: str
+    parent_file: str | None
+    exists_via_other_parent: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Conflict:
+    """The same entity ref from a second file: Backstage keeps the first and drops this one."""
+
+    ref: str
+    file: str | None
+    line: int | None
+    existing_file: str | None
+    existing_line: int | None
+    new_location_key: str
+    existing_location_key: str
+    emitted_by: str
+    existing_emitted_by: str
+    message: str  # Backstage's warning log text
+
+    @property
+    def same_parent(self) -> bool:
+        """Both copies came from one Location run (e.g. one glob)."""
+        return self.emitted_by == self.existing_emitted_by
+
+
+@dataclass(frozen=True, slots=True)
+class Relation:
+    """A relation an ingested entity produced (both directions are listed)."""
+
+    source: str
+    type: str
+    target: str
+    file: str | None
+    source_exists: bool
+    target_exists: bool
+
+
+@dataclass(frozen=True, slots=True)
+class CatalogProblem:
+    """A finding beyond Backstage's own processing (a lint)."""
+
+    severity: str
+    rule: str
+    file: str | None
+    line: int | None
+    column: int | None
+    message: str
+
+    @property
+    def is_error(self) -> bool:
+        """Whether this problem fails the run."""
+        return self.severity == ERROR
+
+
+@dataclass(slots=True)
+class CatalogResult:
+    """Everything processing a catalog found."""
+
+    root: str
+    root_ref: str
+    entities: list[CatalogEntity] = field(default_factory=list)
+    relations: list[Relation] = field(default_factory=list)
+    errors: list[CatalogError] = field(default_factory=list)
+    dropped: list[Dropped] = field(default_factory=list)
+    conflicts: list[Conflict] = field(default_factory=list)
+    problems: list[CatalogProblem] = field(default_factory=list)
+    files_read: set[str] = field(default_factory=set)
+
+    @property
+    def ingested(self) -> list[CatalogEntity]:
+        """The entities a freshly started catalog holds."""
+        return [entity for entity in self.entities if entity.ingested]
+
+    @property
+    def ok(self) -> bool:
+        """No errors, conflicts, dropped entities or error-level problems."""
+        return not (
+            self.errors
+            or self.conflicts
+            or self.dropped
+            or any(problem.is_error for problem in self.problems)
+        )

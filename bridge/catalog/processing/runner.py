@@ -1,0 +1,101 @@
+"""The ``catalog`` command's flow: open the tree, process it, print, decide the exit code."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import replace
+from pathlib import Path
+from typing import TextIO
+
+from bridge import gitrepo
+from bridge.catalog.output import choose_format
+from bridge.catalog.processing.engine import process_catalog
+from bridge.catalog.processing.model import CatalogResult, ProcessingOptions
+from bridge.catalog.processing.output import counts, render
+from bridge.catalog.reader import CatalogReader, FolderReader, join
+from bridge.errors import EXIT_OK, EXIT_PROBLEMS, UsageError
+
+
+def _fetch(repo: str, environ: Mapping[str, str], token_env: str | None) -> Path:
+    """A remote repository fetched into the user's cache (a bare copy; the token travels as
+    a header only, see :func:`bridge.gitrepo.fetch_into_cache`)."""
+    token = environ.get(token_env) if token_env else None
+    if token_env and not token:
+        raise UsageError(f"--token-env {token_env}: the variable is not set")
+    return gitrepo.fetch_into_cache(repo, token)
+
+
+@contextmanager
+def open_tree(
+    repo: str | None,
+    ref: str | None,
+    *,
+    environ: Mapping[str, str],
+    token_env: str | None = None,
+) -> Iterator[tuple[CatalogReader, str]]:
+    """The reader for ``--repo``/``--ref`` and the absolute path its root stands for.
+
+    No ``--repo``: the current folder on disk (``--ref`` then reads the current folder's git
+    repository at that ref). A URL is fetched into the cache first.
+    """
+    if repo is None and ref is None:
+        folder = Path.cwd()
+        yield FolderReader(folder), str(folder)
+        return
+    remote = repo is not None and gitrepo.is_remote(repo)
+    path = _fetch(repo, environ, token_env) if repo and remote else Path(repo or ".")
+    if not path.exists():
+        raise UsageError(f"--repo {repo}: no such folder")
+    if ref is None and not remote:
+        yield FolderReader(path), str(path.resolve())
+        return
+    from bridge.catalog.gitreader import GitTreeReader  # gitpython only when a ref is read
+
+    with gitrepo.GitRepository(path) as repository:
+        yield GitTreeReader(repository, ref or "HEAD"), str(path.resolve())
+
+
+def check_root(reader: CatalogReader, root: str) -> str:
+    """``root`` as a path of the tree (usage error when it leaves the tree or is missing)."""
+    normalised = join("x", root.replace(os.sep, "/"))
+    if not normalised:
+        raise UsageError(f"{root}: the root must be a file inside the repository")
+    if not reader.is_file(normalised):
+        raise UsageError(f"{root}: no such file in {reader.label}")
+    return normalised
+
+
+def run_catalog(
+    root: str,
+    options: ProcessingOptions,
+    *,
+    repo: str | None,
+    ref: str | None,
+    stream: TextIO,
+    environ: Mapping[str, str],
+    output_format: str | None = None,
+    strict: bool = False,
+    token_env: str | None = None,
+) -> int:
+    """Process the catalog below ``root``, print the report; the exit code (0 ok, 1 problems)."""
+    result = load_catalog(root, options, repo=repo, ref=ref, environ=environ, token_env=token_env)
+    fmt = choose_format(output_format, environ)
+    stream.write(render(result, fmt, strict=strict))
+    return EXIT_OK if counts(result, strict=strict).ok else EXIT_PROBLEMS
+
+
+def load_catalog(
+    root: str,
+    options: ProcessingOptions,
+    *,
+    repo: str | None,
+    ref: str | None,
+    environ: Mapping[str, str],
+    token_env: str | None = None,
+) -> CatalogResult:
+    """Open the tree ``--repo``/``--ref`` name and process the catalog registered at ``root``."""
+    with open_tree(repo, ref, environ=environ, token_env=token_env) as (reader, absolute):
+        path = check_root(reader, root)
+        return process_catalog(reader, path, replace(options, absolute_root=absolute))
