@@ -135,7 +135,7 @@ def main() -> None:
             run_once(["node", str(oracle.folder / "validate.mjs"), str(tree)], theirs, theirs_out)
         mine, reference = verdicts(ours_out), verdicts(theirs_out)
         agree = sum(mine.get(key) == ok for key, ok in reference.items())
-    hook_file = PROJECT_ROOT / "templates" / "catalog-info.yaml"
+    hook_file = PROJECT_ROOT / "templates" / "service" / "catalog-info.yaml"
     for _ in range(args.hook_runs):
         run_once([*hook_command(), "validate", str(hook_file)], hook)
     best = min(theirs.wall) / min(ours.wall)

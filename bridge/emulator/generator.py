@@ -210,7 +210,10 @@ def _newest_commit_age(rng: random.Random) -> float:
     return rng.uniform(*_FRESHNESS[-1][1:])
 
 
-@functools.lru_cache(maxsize=1024)  # a client reads a repository several times in a row
+# Built on first use and kept: a sync reads each repository several times, a benchmark syncs
+# the same estate again, and building (git ids for every tree and commit) is the emulator's
+# main cost per repository. Sized for the largest estates the benchmarks generate.
+@functools.lru_cache(maxsize=16384)
 def _build_history(recipe: _Recipe) -> History:
     rng = random.Random(recipe.seed)
     facts = Facts.draw(rng, recipe.project, recipe.repository)

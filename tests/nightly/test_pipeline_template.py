@@ -146,5 +146,5 @@ def test_the_project_hook_does_not_take_the_template_for_a_catalog_file() -> Non
     hook = hooks["catalog-bridge-validate"]
     assert re.search(hook["files"], TEMPLATE)
     assert re.search(hook["exclude"], TEMPLATE)
-    assert re.search(hook["files"], "templates/catalog-info.yaml")
-    assert not re.search(hook["exclude"], "templates/catalog-info.yaml")
+    assert re.search(hook["files"], "templates/service/catalog-info.yaml")
+    assert not re.search(hook["exclude"], "templates/service/catalog-info.yaml")
