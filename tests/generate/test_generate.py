@@ -5,6 +5,8 @@ monorepo of catalogs (``--output``) or an existing one (``--into``)."""
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -219,3 +221,24 @@ def test_into_adds_files_and_location_entries_and_leaves_every_other_byte(
     again = sample.generate(tmp_path, into=catalog)
     assert again.code == 0
     assert _catalog_files(catalog) == after
+
+
+def test_generated_output_is_a_catalog_backstage_ingests_whole(
+    sample: Served, tmp_path: Path
+) -> None:
+    run = sample.generate(tmp_path, output=tmp_path / "out", report_format="json")
+    assert run.code == 0, run.stderr
+    generated = json.loads(run.stdout)["files"]
+    # `catalog-bridge catalog` from the generated root, as a fresh Backstage would ingest it.
+    result = subprocess.run(
+        [sys.executable, "-m", "bridge", "catalog", "catalog-info.yaml", "--format", "json"],
+        cwd=tmp_path / "out",
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    lines = [json.loads(line) for line in result.stdout.splitlines()]
+    assert not [line for line in lines if line["type"] in ("error", "dropped", "conflict")]
+    ingested = {line["ref"] for line in lines if line["type"] == "entity" and line["ingested"]}
+    assert {file["entity_ref"] for file in generated} <= ingested
