@@ -18,7 +18,6 @@ Run from the project root: ``python -m benchmarks.validate``.
 from __future__ import annotations
 
 import argparse
-import compileall
 import json
 import os
 import resource
@@ -31,6 +30,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from benchmarks import compile_project
 from bridge.catalog.yamlload import parse_documents
 from tests.support.oracle import install_oracle
 from tests.support.shared import PROJECT_ROOT, shared_path
@@ -110,9 +110,7 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=5, help="runs of each large validation")
     parser.add_argument("--hook-runs", type=int, default=20, help="runs of the hook")
     args = parser.parse_args()
-    # An installed package has its bytecode; so must the checkout (PYTHONDONTWRITEBYTECODE
-    # would otherwise make every run compile the project's modules again).
-    compileall.compile_dir(PROJECT_ROOT / "bridge", quiet=1)
+    compile_project()
     oracle = install_oracle()
     ours, theirs, hook = Runs(), Runs(), Runs()
     with tempfile.TemporaryDirectory() as temp:

@@ -13,7 +13,7 @@ from collections.abc import Coroutine, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, TextIO, TypeVar
+from typing import TYPE_CHECKING, Any, TextIO, TypeVar
 
 from bridge.config import Config, load_config
 from bridge.errors import EXIT_OK, EXIT_SHRUNK, Terminated, UsageError
@@ -21,13 +21,13 @@ from bridge.nightly.merge import write_manifest
 from bridge.nightly.publish import NightlyOptions, Publication
 from bridge.nightly.report import FailedScope
 from bridge.nightly.shard import Scope, Shard
-from bridge.progress import ProgressBar
-from bridge.state.run import StateRun
-from bridge.state.store import StateStore
 from bridge.sync.engine import SyncOptions, SyncResult, synchronize
 from bridge.sync.output import STDOUT, open_sink
 from bridge.sync.summary import render_summary
 from bridge.terminal import request_log, write_notes
+
+if TYPE_CHECKING:
+    from bridge.state.run import StateRun
 
 _DEMO_TOKEN_ENV = "CATALOG_BRIDGE_DEMO_PAT"
 
@@ -82,10 +82,17 @@ def run_sync(
     scope = Scope(frozenset(p.name for p in config.profiles), options.organizations, shard)
     write_notes(config.notes, stderr)
     state = state or config.state.path
-    line = ProgressBar(stderr) if progress else None
+    line = None
+    if progress:
+        from bridge.progress import ProgressBar  # rich: only when a bar is drawn
+
+        line = ProgressBar(stderr)
     with contextlib.ExitStack() as stack:
         state_run = None
         if state is not None:
+            from bridge.state.run import StateRun
+            from bridge.state.store import StateStore
+
             store = stack.enter_context(StateStore.open(state))
             # The previous entities are read before this run records its own.
             nightly = replace(nightly, store=nightly.store or store)
