@@ -112,7 +112,8 @@ def run_sync(
                     FailedScope(f.profile, f.organization, f.project, f.error.detail())
                     for f in result.failures
                 ]
-                conclusion = publication.conclude(failed, sink.write)
+                catalogs = [outcome.as_json() for outcome in result.catalogs]
+                conclusion = publication.conclude(failed, sink.write, catalogs)
                 if result.synced_nothing or conclusion.refused is not None:
                     # Keep the previous output rather than replace it with an empty or
                     # shrunk one.
