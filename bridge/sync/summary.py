@@ -21,19 +21,25 @@ _COMPONENTS_SHOWN = 10
 _ORIGINS = {"catalog": "the catalog repository's", "repository": "their own file's"}
 
 
-def _catalogs(result: SyncResult) -> list[str]:
-    """The catalog repositories (``backstage.catalog``): the context they gave, the Components
-    that found no repository or several, and those that could not be read."""
+def _context(result: SyncResult) -> str:
+    """Repositories with context, by the origin counted (``backstage.catalog.precedence``
+    picks it for those that have both)."""
     context = result.context
     both = "".join(
-        f"; {context[f'both {origin}']:,} have both, counted as {_ORIGINS[origin]}"
+        f"; {_count(context[f'both {origin}'], 'has', 'have')} both, counted as {_ORIGINS[origin]}"
         for origin in _ORIGINS
         if context[f"both {origin}"]
     )
-    lines = [
+    return (
         f"  application context: {_count(context['repository'], 'repository', 'repositories')} "
         f"from their own catalog file, {context['catalog']:,} from a catalog repository{both}"
-    ]
+    )
+
+
+def _catalogs(result: SyncResult) -> list[str]:
+    """The catalog repositories (``backstage.catalog``): the Components that found no
+    repository or several, and those that could not be read."""
+    lines = []
     for outcome in sorted(result.catalogs, key=lambda o: (o.profile, o.repository)):
         if outcome.error is not None:
             lines.append(
@@ -43,7 +49,8 @@ def _catalogs(result: SyncResult) -> list[str]:
             continue
         errors = _count(outcome.errors, "processing error")
         if outcome.dropped:
-            errors += f" ({outcome.dropped:,} entities dropped with their failed Location)"
+            dropped = _count(outcome.dropped, "entity", "entities")
+            errors += f" ({dropped} dropped with a failed Location)"
         lines.append(
             f"Catalog repository {outcome.repository} at {outcome.commit} (profile "
             f"{outcome.profile}): {_count(outcome.components, 'Component')}, "
@@ -77,7 +84,7 @@ def render_summary(result: SyncResult) -> str:
         + ", ".join(f"{result.by_status.get(status, 0):,} {status}" for status in STATUSES),
     ]
     if result.catalogs:
-        lines += _catalogs(result)
+        lines.append(_context(result))
     if result.incremental:
         lines.append(
             "  incremental: "
@@ -90,6 +97,7 @@ def render_summary(result: SyncResult) -> str:
                 f"{name} {count:,}" for name, count in sorted(result.by_organization.items())
             )
         )
+    lines += _catalogs(result)
     lines += [f"Note: {note}" for note in sorted(result.notes)]
     if result.unreadable:
         lines.append("Unreadable catalog files:")

@@ -19,6 +19,7 @@ from bridge.config import InvalidConfigError, load_config, starter_config
 from bridge.emulator import RunningEmulator, parse_estate
 from bridge.errors import EXIT_OK, EXIT_PROBLEMS
 from bridge.nightly.publish import NightlyOptions
+from bridge.state.store import StateStore
 from bridge.sync.command import sync_command
 from bridge.sync.engine import SyncOptions
 from bridge.sync.monorepo import RepositoryKey, key_from_url, key_of
@@ -250,7 +251,10 @@ def test_components_reach_the_repositories_they_name(
     assert len(commit) == 40
     # Reported: the summary and the JSON change report name what found no repository or
     # several.
-    assert "8 Components, 5 mapped, 2 unmapped, 1 ambiguous, 1 processing error" in run.stderr
+    assert (
+        "8 Components, 5 mapped, 2 unmapped, 1 ambiguous, 1 processing error "
+        "(1 entity dropped with a failed Location)"
+    ) in run.stderr
     assert "unmapped: component:default/orphan (components/orphan.yaml:1)" in run.stderr
     assert (
         "unmapped: component:default/gone (components/gone.yaml:1): "
@@ -300,7 +304,7 @@ def test_a_repository_with_both_has_both_entries_and_the_precedence_is_counted(
     assert (
         f"application context: {repository} repositor{'y' if repository == 1 else 'ies'} "
         f"from their own catalog file, {catalog} from a catalog repository; "
-        f"1 have both, counted as {counted}"
+        f"1 has both, counted as {counted}"
     ) in run.stderr
 
 
@@ -308,10 +312,19 @@ def test_the_profile_rules_apply_to_the_catalog(emulator: RunningEmulator, tmp_p
     # Groups allowed: the teams Location no longer fails.
     rules = "rules: [Component, API, Location, Group]"
     config = _config(tmp_path, emulator, f"repository: {_catalog_url(emulator)}\n{rules}")
-    run = _sync(tmp_path, config)
+    state = tmp_path / "state.db"
+    run = _sync(tmp_path, config, state=state)
     assert run.report is not None
     (catalog,) = run.report["catalogs"]
     assert (catalog["components"], catalog["processing_errors"]) == (8, 0)
+    with StateStore.open(state) as store:
+        recorded = store.last_run()
+    assert recorded is not None
+    assert {k: v for k, v in recorded.counts.items() if k.startswith("catalog components")} == {
+        "catalog components": 8,
+        "catalog components unmapped": 2,
+        "catalog components ambiguous": 1,
+    }
     assert "8 Components, 5 mapped, 2 unmapped, 1 ambiguous, 0 processing errors" in run.stderr
     # Only Components become context: the one kind sync maps to repositories.
     assert _catalog_entries(run.entities["contoso/Payments/payments-worker"]) == ["worker"]
@@ -324,8 +337,15 @@ def test_an_unreadable_catalog_fails_the_run_cleanly(
     config = _config(tmp_path, emulator, f"repository: {_catalog_url(emulator)}")
     path = config.read_text(encoding="utf-8").replace("[contoso, fabrikam]", "[contoso]")
     config.write_text(path, encoding="utf-8")
-    run = _sync(tmp_path, config, CONTOSO_ONLY)
+    state = tmp_path / "state.db"
+    run = _sync(tmp_path, config, CONTOSO_ONLY, state=state)
     assert run.code == EXIT_PROBLEMS
+    with StateStore.open(state) as store:
+        recorded = store.last_run()
+    assert recorded is not None
+    # The state's run record names it too (catalog-bridge state).
+    (failure,) = recorded.failures
+    assert failure.startswith(f"mono: catalog repository {_catalog_url(emulator)}: cannot fetch")
     assert f"Catalog repository {_catalog_url(emulator)} (profile mono) could not be read" in (
         run.stderr
     )
@@ -338,7 +358,7 @@ def test_an_unreadable_catalog_fails_the_run_cleanly(
     assert run.report is not None and run.report["catalogs"][0]["error"]
     assert "Traceback" not in run.stderr
     report = json.dumps(run.report)
-    assert_no_secrets([run.stderr, report], secret_forms(CONTOSO_ONLY))
+    assert_no_secrets([run.stderr, report, *recorded.failures], secret_forms(CONTOSO_ONLY))
 
 
 def _git(folder: Path, *args: str) -> str:
