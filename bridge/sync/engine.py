@@ -426,21 +426,19 @@ class _Run:
         """Add the catalog repository's context to the entity's own, and count the origin
         the precedence picks."""
         backstage = organization.profile.backstage
-        monorepo = self.monorepos.get(organization.profile.name)
         if backstage is None or backstage.catalog is None:
             return
-        entries = []
+        own, entries = entity["context"], []
+        monorepo = self.monorepos.get(organization.profile.name)
         if monorepo is not None:
             entries = monorepo.entries(
                 organization.name, repository.project_name, repository.name, backstage
             )
-        entity["context"], counted = merge_context(
-            entity["context"], entries, backstage.catalog.precedence
-        )
+        entity["context"], counted = merge_context(own, entries, backstage.catalog.precedence)
         if counted is not None:
             self.result.context[counted] += 1
-            if entries and len(entity["context"]) > len(entries):
-                self.result.context[f"both {counted}"] += 1
+        if own and entries:
+            self.result.context[f"both {counted}"] += 1
 
     def _stored(self, organization: _Organization, repository: Repository) -> StoredEntity | None:
         """The repository's previous entity, if this run may reuse parts of it: not after a

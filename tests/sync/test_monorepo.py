@@ -19,10 +19,11 @@ from bridge.config import InvalidConfigError, load_config, starter_config
 from bridge.emulator import RunningEmulator, parse_estate
 from bridge.errors import EXIT_OK, EXIT_PROBLEMS
 from bridge.nightly.publish import NightlyOptions
+from bridge.nightly.report import Report, render_markdown
 from bridge.state.store import StateStore
 from bridge.sync.command import sync_command
 from bridge.sync.engine import SyncOptions
-from bridge.sync.monorepo import RepositoryKey, key_from_url, key_of
+from bridge.sync.monorepo import MonorepoOutcome, RepositoryKey, key_from_url, key_of
 from bridge.sync.output import entity_schema
 from tests.support.emulator import serving
 from tests.support.secrets import assert_no_secrets, secret_forms
@@ -517,3 +518,27 @@ def test_the_starter_files_catalog_example_is_valid(tmp_path: Path) -> None:
         "Group",
         "System",
     ]
+
+
+def test_the_markdown_report_lists_what_found_no_repository_or_several() -> None:
+    outcome = MonorepoOutcome(
+        "mono",
+        "https://dev.azure.com/contoso/Platform/_git/catalog",
+        "0" * 40,
+        components=3,
+        mapped=1,
+        unmapped=({"ref": "component:default/a", "file": "a.yaml", "line": 4, "reason": "why"},),
+        ambiguous=(
+            {"ref": "component:default/b", "file": "b.yaml", "line": 1, "repositories": ["x", "y"]},
+        ),
+    )
+    failed = MonorepoOutcome(
+        "other", "/srv/catalog", None, error="/srv/catalog: not a git repository"
+    )
+    text = render_markdown(Report(catalogs=[outcome.as_json(), failed.as_json()]))
+    assert "## Catalog repositories not read (1)" in text
+    assert "| /srv/catalog | /srv/catalog: not a git repository |" in text
+    assert "## Components mapped to no synced repository (1)" in text
+    assert "| component:default/a | a.yaml:4 | why |" in text
+    assert "## Components mapped to several repositories (1)" in text
+    assert "| component:default/b | b.yaml:1 | x, y |" in text
