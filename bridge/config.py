@@ -39,6 +39,7 @@ from bridge.azure import (
     resolve_endpoints,
 )
 from bridge.azure.endpoints import require_secure
+from bridge.catalog.processing.rules import DEFAULT_RULES, KindRule
 from bridge.catalog.yamlload import YamlDocument, parse_documents
 from bridge.errors import ConfigError, UsageError
 from bridge.fieldpath import FieldPath, FieldPathError, quote_segment
@@ -88,7 +89,7 @@ _PROFILE_KEYS = (
     "generate",
 )
 _BROKER_KEYS = ("url", "token_env", "token_file")
-_BACKSTAGE_KEYS = ("filename", "attributes", "fields")
+_BACKSTAGE_KEYS = ("filename", "attributes", "fields", "catalog")
 # -- state (issue 10): the nightly job's embedded database --------------------------------
 _STATE_KEYS = ("path", "full_refresh_days")
 DEFAULT_FULL_REFRESH_DAYS = 7
@@ -150,6 +151,37 @@ class BackstageSettings:
     filename: str = DEFAULT_CATALOG_FILENAME
     attributes: tuple[str, ...] = ATTRIBUTES
     fields: Mapping[str, FieldPath] = field(default_factory=lambda: DEFAULT_FIELDS)
+    catalog: CatalogSettings | None = None
+
+
+# --- backstage.catalog: a monorepo of catalogs merged into sync (issue 8) -------------------
+
+PRECEDENCES = ("catalog", "repository")
+"""``backstage.catalog.precedence``: which context entry the summary counts when a repository
+has both: the catalog repository's (what the Backstage instance registers) or the
+repository's own file."""
+DEFAULT_PRECEDENCE = "catalog"
+_CATALOG_KEYS = ("repository", "ref", "root", "rules", "precedence")
+
+
+@dataclass(frozen=True, slots=True)
+class CatalogSettings:
+    """A profile's ``backstage.catalog``: a catalog repository (a monorepo of catalogs)
+    whose Components add application context to the repositories they describe.
+
+    ``repository`` is an Azure Repos URL or an absolute local path; ``ref`` None reads the
+    remote's default branch (a local repository's ``HEAD``); ``rules`` is ``catalog.rules``
+    (the kinds a location may bring in, Backstage's default unless set).
+    """
+
+    repository: str
+    ref: str | None = None
+    root: str = DEFAULT_CATALOG_FILENAME
+    rules: tuple[KindRule, ...] = DEFAULT_RULES
+    precedence: str = DEFAULT_PRECEDENCE
+
+
+# --- end of backstage.catalog ---------------------------------------------------------------
 
 
 # --- generate: catalog files from templates (issue 9) ----------------------------------------
@@ -591,7 +623,7 @@ class _Loader:
             self._check_broker_organizations(organizations, path)
         backstage = None
         if profile.get("backstage") is not None:
-            backstage = self._backstage(profile["backstage"], (*path, "backstage"))
+            backstage = self._backstage(profile["backstage"], (*path, "backstage"), allow_http)
         concurrency = self.integer(
             profile, path, "concurrency", DEFAULT_CONCURRENCY, low=1, high=MAX_CONCURRENCY
         )
@@ -726,7 +758,7 @@ class _Loader:
                 "organization, each with its own broker token",
             )
 
-    def _backstage(self, raw: Any, path: KeyPath) -> BackstageSettings | None:
+    def _backstage(self, raw: Any, path: KeyPath, allow_http: bool) -> BackstageSettings | None:
         backstage = self.mapping(raw, path, _BACKSTAGE_KEYS)
         if backstage is None:
             return None
@@ -739,10 +771,50 @@ class _Loader:
             )
         attributes = self._attributes(backstage, path)
         overrides = self._fields(backstage.get("fields"), (*path, "fields"), attributes)
+        catalog = None
+        if backstage.get("catalog") is not None:
+            catalog = self._catalog(backstage["catalog"], (*path, "catalog"), allow_http)
         if len(self.problems) != before:
             return None
         fields = {name: overrides.get(name, DEFAULT_FIELDS[name]) for name in attributes}
-        return BackstageSettings(filename, attributes, MappingProxyType(fields))
+        return BackstageSettings(filename, attributes, MappingProxyType(fields), catalog)
+
+    # -- backstage.catalog (issue 8) -------------------------------------------------------
+
+    def _catalog(self, raw: Any, path: KeyPath, allow_http: bool) -> CatalogSettings | None:
+        block = self.mapping(raw, path, _CATALOG_KEYS)
+        if block is None:
+            return None
+        repository = self.string(block, path, "repository", required=True)
+        if repository is not None:
+            if repository.lower().startswith(("https://", "http://")):
+                key = (*path, "repository")
+                if self.check_url(repository, key, allow_http) and "/_git/" not in repository:
+                    self.add(key, "must be an Azure Repos URL (…/{project}/_git/{repository})")
+            else:
+                # A local path: relative to the configuration file, like ca_file.
+                repository = str((self.base_dir / Path(repository).expanduser()).absolute())
+        root = self.string(block, path, "root") or DEFAULT_CATALOG_FILENAME
+        if root.startswith("/") or ".." in root.replace("\\", "/").split("/"):
+            self.add((*path, "root"), "must be a path inside the catalog repository")
+        precedence = self.string(block, path, "precedence") or DEFAULT_PRECEDENCE
+        if precedence not in PRECEDENCES:
+            self.add((*path, "precedence"), _unknown("precedence", precedence, PRECEDENCES))
+        rules: tuple[KindRule, ...] = DEFAULT_RULES
+        kinds = self._names(block, path, "rules")
+        if "rules" in block and not kinds and isinstance(block["rules"], list):
+            self.add((*path, "rules"), "name at least one kind (e.g. [Component, API, Location])")
+        if kinds:
+            rules = tuple(self._kind_rule(kind) for kind in kinds)
+        if repository is None:
+            return None
+        return CatalogSettings(repository, self.string(block, path, "ref"), root, rules, precedence)
+
+    @staticmethod
+    def _kind_rule(text: str) -> KindRule:
+        """``Kind`` or ``Kind=type`` (the ``spec.type`` too), as ``catalog --rules`` takes."""
+        kind, _, spec_type = text.partition("=")
+        return KindRule(kind.strip(), spec_type.strip() or None)
 
     def _propose(self, raw: Any, path: KeyPath) -> ProposeSettings:
         if raw is None:
@@ -1190,6 +1262,20 @@ profiles:
         lifecycle: spec.lifecycle
         owner: spec.owner
         application: spec.system
+      # A monorepo of catalogs: Components of one catalog repository add context to the
+      # repositories they name (dev.azure.com/project-repo, or an Azure Repos URL in
+      # backstage.io/source-location or view-url). Read once per run with this profile's
+      # token; unmapped and ambiguous Components are reported.
+      # catalog:
+      #   repository: https://dev.azure.com/my-organization/Platform/_git/catalog  # or a path
+      #   ref: main                 # default: the remote's default branch (a path: HEAD)
+      #   root: catalog-info.yaml   # the root Location, as Backstage registers it
+      #   # catalog.rules: the kinds a location may bring in (default: Component, API,
+      #   # Location; Kind=type also matches spec.type).
+      #   rules: [Component, API, Location, Group, System]
+      #   # When a repository has its own file too, both entries are kept; the summary
+      #   # counts this one: catalog (the default) or repository.
+      #   precedence: catalog
 
     # Generating catalog files for repositories without one (`catalog-bridge generate`).
     # Every key is optional; uncomment to change what is inferred.

@@ -8,11 +8,11 @@ shrink guard, writes the report and JUnit files, and says what the exit code is.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TextIO
+from typing import Any, TextIO
 
 from bridge.errors import EXIT_OK, EXIT_PROBLEMS, InputError, ShrinkError
 from bridge.nightly.annotations import logging_commands
@@ -109,15 +109,20 @@ class Publication:
         return entity
 
     def conclude(
-        self, failures: Sequence[FailedScope], write: Callable[[Entity], None]
+        self,
+        failures: Sequence[FailedScope],
+        write: Callable[[Entity], None],
+        catalogs: Sequence[Mapping[str, Any]] = (),
     ) -> Conclusion:
         """Carry stale entities over (through ``write``), compute the report, apply the
-        shrink guard and write the report and JUnit files."""
+        shrink guard and write the report and JUnit files. ``catalogs``: the outcomes of
+        the catalog repositories (``backstage.catalog``) the report lists."""
         read = {entity_key(entity) for entity in self.entities}
         stale, failed = carry_stale(self.previous, read, failures)
         for entity in stale:
             write(self.keep(entity))
         report = compute_report(self.previous, self.entities, failed)
+        report.catalogs = [dict(catalog) for catalog in catalogs]
         options = self.options
         refused = None
         try:

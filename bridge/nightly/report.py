@@ -100,6 +100,9 @@ class Report:
     fixed_problems: list[Problem] = field(default_factory=list)
     failed: list[FailedScope] = field(default_factory=list)
     unreadable: list[str] = field(default_factory=list)  # catalog file or fields not read
+    # backstage.catalog: each catalog repository's outcome (MonorepoOutcome.as_json): its
+    # unmapped and ambiguous Components, or why it could not be read.
+    catalogs: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def stale(self) -> int:
@@ -293,10 +296,38 @@ def render_markdown(report: Report) -> str:
         ]
         sections.append((title, ("Repository", "Line", "Severity", "Rule", "Message"), found))
     sections.append(("Not fully read", ("Repository",), [(name,) for name in report.unreadable]))
+    sections += _catalog_sections(report.catalogs)
     for title, headers, rows in sections:
         if rows:
             lines += [f"## {title} ({len(rows):,})", "", *_table(headers, rows)]
     return "\n".join(lines).rstrip("\n") + "\n"
+
+
+def _catalog_sections(
+    catalogs: Sequence[Mapping[str, Any]],
+) -> list[tuple[str, Sequence[str], list[tuple[object, ...]]]]:
+    """The catalog repositories' sections: not read, and Components mapped to no synced
+    repository or to several."""
+    failed: list[tuple[object, ...]] = []
+    unmapped: list[tuple[object, ...]] = []
+    ambiguous: list[tuple[object, ...]] = []
+    for catalog in catalogs:
+        if catalog["error"] is not None:
+            failed.append((catalog["repository"], catalog["error"]))
+        for item in catalog["unmapped"]:
+            unmapped.append((item["ref"], f"{item['file']}:{item['line']}", item["reason"]))
+        for item in catalog["ambiguous"]:
+            where = f"{item['file']}:{item['line']}"
+            ambiguous.append((item["ref"], where, ", ".join(item["repositories"])))
+    return [
+        ("Catalog repositories not read", ("Repository", "Why"), failed),
+        ("Components mapped to no synced repository", ("Component", "File", "Why"), unmapped),
+        (
+            "Components mapped to several repositories",
+            ("Component", "File", "Repositories"),
+            ambiguous,
+        ),
+    ]
 
 
 def render_json(report: Report) -> str:

@@ -119,7 +119,8 @@ def run_sync(
                     FailedScope(f.profile, f.organization, f.project, f.error.detail())
                     for f in result.failures
                 ]
-                conclusion = publication.conclude(failed, sink.write)
+                catalogs = [outcome.as_json() for outcome in result.catalogs]
+                conclusion = publication.conclude(failed, sink.write, catalogs)
                 if result.synced_nothing or conclusion.refused is not None:
                     # Keep the previous output rather than replace it with an empty or
                     # shrunk one.
@@ -158,7 +159,20 @@ def _finish(state_run: StateRun, result: SyncResult) -> None:
     counts = {"repositories": result.repositories, "organizations": result.organizations}
     counts.update((f"catalog {status}", count) for status, count in result.by_status.items())
     counts.update(result.reads)
-    failures = sorted(f"{failure.where}: {failure.error.detail()}" for failure in result.failures)
+    for outcome in result.catalogs:  # backstage.catalog: what found no repository, or several
+        for what, count in (
+            ("catalog components", outcome.components),
+            ("catalog components unmapped", len(outcome.unmapped)),
+            ("catalog components ambiguous", len(outcome.ambiguous)),
+        ):
+            counts[what] = counts.get(what, 0) + count
+    failures = [f"{failure.where}: {failure.error.detail()}" for failure in result.failures]
+    failures += [
+        f"{outcome.profile}: catalog repository {outcome.repository}: {outcome.error}"
+        for outcome in result.catalogs
+        if outcome.error is not None
+    ]
+    failures.sort()
     state_run.store.finish_run(state_run.run_id, counts, result.stats.requests, failures)
 
 

@@ -70,6 +70,13 @@ from bridge.sync.entity import (
     read_catalog,
     repository_entity,
 )
+from bridge.sync.monorepo import (
+    MonorepoCatalog,
+    MonorepoOutcome,
+    load_monorepo,
+    merge_context,
+    with_provenance,
+)
 
 Sink = Callable[[dict[str, Any]], None]
 # One project's entities for the state: (key, entity, what it was read from).
@@ -138,6 +145,11 @@ class SyncResult:
     reads: Counter[str] = field(default_factory=Counter)
     incremental: bool = False
     notes: list[str] = field(default_factory=list)  # e.g. Code Search unavailable, per org
+    # backstage.catalog: each profile's catalog repository, and the repositories with
+    # context by the origin counted ("repository", "catalog"; also "both ORIGIN" when they
+    # had both and the precedence picked ORIGIN).
+    catalogs: list[MonorepoOutcome] = field(default_factory=list)
+    context: Counter[str] = field(default_factory=Counter)
 
     @property
     def synced_nothing(self) -> bool:
@@ -150,12 +162,14 @@ class SyncResult:
 
     @property
     def exit_code(self) -> int:
-        """0: everything read; 1: finished with failures, unreadable catalog files or fields;
-        if nothing was synced, the code of the failures by :data:`~bridge.errors.EXIT_PRECEDENCE`
-        (the same whatever order they came in)."""
+        """0: everything read; 1: finished with failures, unreadable catalog files or fields,
+        or a catalog repository that could not be read; if nothing was synced, the code of the
+        failures by :data:`~bridge.errors.EXIT_PRECEDENCE` (the same whatever order they came
+        in)."""
         if self.synced_nothing:
             return combined_exit_code(failure.error for failure in self.failures)
-        if self.failures or self.unreadable or self.degraded:
+        failed_catalog = any(outcome.error is not None for outcome in self.catalogs)
+        if self.failures or self.unreadable or self.degraded or failed_catalog:
             return EXIT_PROBLEMS
         return EXIT_OK
 
@@ -189,6 +203,7 @@ class _Run:
         self.listed = 0
         self.now = datetime.now(UTC)
         self.shard = options.shard or Shard()
+        self.monorepos: dict[str, MonorepoCatalog] = {}
 
     def _client(self, profile: Profile, organization: str | None) -> AzureDevOpsClient:
         return profile.client(
@@ -206,10 +221,25 @@ class _Run:
 
     async def run(self, profiles: Sequence[Profile]) -> SyncResult:
         start = time.perf_counter()
+        await asyncio.gather(*(self._monorepo(profile) for profile in profiles))
         targets = [t for profile in profiles for t in await self._organizations(profile)]
         await asyncio.gather(*(self._organization(profile, name) for profile, name in targets))
+        self.result.catalogs += [catalog.outcome() for catalog in self.monorepos.values()]
         self.result.seconds = time.perf_counter() - start
         return self.result
+
+    async def _monorepo(self, profile: Profile) -> None:
+        """Process the profile's catalog repository, once for the whole run (git and the
+        processing block: in a thread). One that cannot be read is reported, and the
+        repositories are synced without its context."""
+        settings = profile.backstage.catalog if profile.backstage else None
+        if settings is None:
+            return
+        try:
+            self.monorepos[profile.name] = await asyncio.to_thread(load_monorepo, profile, settings)
+        except BridgeError as error:
+            failed = MonorepoOutcome(profile.name, settings.repository, None, error=str(error))
+            self.result.catalogs.append(failed)
 
     async def _organizations(self, profile: Profile) -> list[tuple[Profile, str]]:
         names = list(profile.organizations)
@@ -380,12 +410,35 @@ class _Run:
                 unavailable=reads.unavailable,
             )
             if reads.reused_catalog is not None:
-                entity["catalog"], entity["context"] = reads.reused_catalog
+                entity["catalog"], reused = reads.reused_catalog
+                catalog = entity["catalog"]
+                entity["context"] = with_provenance(reused, catalog["path"], catalog["commit"])
+            self._merge(entity, organization, repository)
             reads.read_info.update(project_id=repository.project_id, listing=listing(repository))
             entries.append((_key(organization, repository), entity, reads.read_info))
         finally:
             organization.jobs.release()
         self._emit(entity, reads.unavailable)
+
+    def _merge(
+        self, entity: dict[str, Any], organization: _Organization, repository: Repository
+    ) -> None:
+        """Add the catalog repository's context to the entity's own, and count the origin
+        the precedence picks."""
+        backstage = organization.profile.backstage
+        if backstage is None or backstage.catalog is None:
+            return
+        own, entries = entity["context"], []
+        monorepo = self.monorepos.get(organization.profile.name)
+        if monorepo is not None:
+            entries = monorepo.entries(
+                organization.name, repository.project_name, repository.name, backstage
+            )
+        entity["context"], counted = merge_context(own, entries, backstage.catalog.precedence)
+        if counted is not None:
+            self.result.context[counted] += 1
+        if own and entries:
+            self.result.context[f"both {counted}"] += 1
 
     def _stored(self, organization: _Organization, repository: Repository) -> StoredEntity | None:
         """The repository's previous entity, if this run may reuse parts of it: not after a

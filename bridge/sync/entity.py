@@ -8,7 +8,7 @@ documents every field.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -28,6 +28,11 @@ SKIPPED = "skipped"
 STATUSES = (FOUND, MISSING_FILE, INVALID, UNREADABLE, SKIPPED)
 
 _VALIDATION = ValidationOptions()
+
+ORIGIN_REPOSITORY = "repository"
+"""``origin`` of a context entry read from the repository's own catalog file."""
+ORIGIN_CATALOG = "catalog"
+"""``origin`` of a context entry from the profile's catalog repository (``backstage.catalog``)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -146,18 +151,26 @@ def _attribute(value: Any) -> str | None:
     return value if isinstance(value, str) else js_string(value)
 
 
-def context(catalog: CatalogRead, backstage: BackstageSettings) -> list[dict[str, str]]:
-    """One entry per valid Component document, with the selected attributes."""
+def attributes_of(entity: Mapping[str, Any], backstage: BackstageSettings) -> dict[str, str]:
+    """The selected attributes ``entity`` sets, each read from its field."""
+    entry = {}
+    for attribute in backstage.attributes:
+        value = _attribute(backstage.fields[attribute].get(entity))
+        if value is not None:
+            entry[attribute] = value
+    return entry
+
+
+def context(catalog: CatalogRead, backstage: BackstageSettings) -> list[dict[str, Any]]:
+    """One entry per valid Component document, with the selected attributes and where they
+    were read (``origin: repository``, the file and the commit)."""
     entries = []
     for report in catalog.reports:
         if report.entity is None or not report.ok or report.kind != "Component":
             continue
-        entry = {}
-        for attribute in backstage.attributes:
-            value = _attribute(backstage.fields[attribute].get(report.entity))
-            if value is not None:
-                entry[attribute] = value
-        entry["source"] = "Backstage"
+        entry: dict[str, Any] = attributes_of(report.entity, backstage)
+        entry.update(source="Backstage", origin=ORIGIN_REPOSITORY, file=catalog.path)
+        entry["commit"] = catalog.commit
         entries.append(entry)
     return entries
 
