@@ -223,7 +223,11 @@ class _Run:
         start = time.perf_counter()
         await asyncio.gather(*(self._monorepo(profile) for profile in profiles))
         targets = [t for profile in profiles for t in await self._organizations(profile)]
-        await asyncio.gather(*(self._organization(profile, name) for profile, name in targets))
+        # A task group, not gather: when one organization's task fails (the output closed),
+        # the others are cancelled and awaited, so none is left to fail unobserved at exit.
+        async with asyncio.TaskGroup() as organizations:
+            for profile, name in targets:
+                organizations.create_task(self._organization(profile, name))
         self.result.catalogs += [catalog.outcome() for catalog in self.monorepos.values()]
         self.result.seconds = time.perf_counter() - start
         return self.result
