@@ -7,6 +7,7 @@ never imports gitpython.
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
+from pathlib import Path
 
 from bridge.catalog.reader import join
 from bridge.gitrepo import INDEX, GitRepository, TreeEntry
@@ -67,6 +68,10 @@ class GitTreeReader:
         """Read these files' blobs in one batch, so later reads cost no round trip to git."""
         blobs = [entry.blob for entry in map(self._entry, paths) if entry is not None]
         self._prefetched.update(self.repository.read_many(blobs, max_bytes))
+
+    @property
+    def cache_dir(self) -> Path:
+        return self.repository.cache_dir
 
     def content_id(self, path: str) -> str | None:
         entry = self._entry(path)

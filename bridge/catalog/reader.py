@@ -16,7 +16,10 @@ import os
 import posixpath
 import stat
 from collections.abc import Iterable, Iterator
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 # Folders a search of the disk skips: version control, dependencies, caches.
 SKIPPED_DIRS = frozenset(
@@ -54,6 +57,12 @@ class CatalogReader(Protocol):
 
     def prefetch(self, paths: Iterable[str], max_bytes: int) -> None:
         """Hint: these files will be read (a reader may fetch them in one batch)."""
+        ...
+
+    @property
+    def cache_dir(self) -> Path | None:
+        """A folder where results computed from files may be kept between runs (keyed by
+        :meth:`content_id`), or None when the tree has no such place."""
         ...
 
 
@@ -101,6 +110,10 @@ class FolderReader:
 
     def prefetch(self, paths: Iterable[str], max_bytes: int) -> None:
         pass  # reading a file from the disk is cheap on demand
+
+    @property
+    def cache_dir(self) -> Path | None:
+        return None  # without content ids, nothing could be found again
 
 
 def walk(folder: str, *, skip: frozenset[str] = frozenset(), prefix: str = "") -> Iterator[str]:

@@ -27,6 +27,8 @@ class ProcessingOptions:
     cwd: str = ""
     # The absolute path the reader's root stands for in Backstage's messages and location keys.
     absolute_root: str = "/"
+    # Keep each file's parse and validation results in the reader's cache folder (by content).
+    cache: bool = False
     # Files that count as catalog files when looking for orphans.
     orphan_globs: tuple[str, ...] = ("**/*.yaml", "**/*.yml")
 

@@ -67,6 +67,14 @@ def check_root(reader: CatalogReader, root: str) -> str:
     return normalised
 
 
+def staged(repo: str | None, ref: str | None) -> tuple[str, str]:
+    """``--staged``: ``--repo`` (default: the current folder) at the index, what ``git commit``
+    would record."""
+    if ref is not None and ref != gitrepo.INDEX:
+        raise UsageError(f"--staged reads the index; it cannot be combined with --ref {ref}")
+    return repo or ".", gitrepo.INDEX
+
+
 def run_catalog(
     root: str,
     options: ProcessingOptions,
@@ -78,8 +86,14 @@ def run_catalog(
     output_format: str | None = None,
     strict: bool = False,
     token_env: str | None = None,
+    index: bool = False,
 ) -> int:
-    """Process the catalog below ``root``, print the report; the exit code (0 ok, 1 problems)."""
+    """Process the catalog below ``root``, print the report; the exit code (0 ok, 1 problems).
+
+    ``index``: read the staged index (see :func:`staged`).
+    """
+    if index:
+        repo, ref = staged(repo, ref)
     result = load_catalog(root, options, repo=repo, ref=ref, environ=environ, token_env=token_env)
     fmt = choose_format(output_format, environ)
     stream.write(render(result, fmt, strict=strict))
