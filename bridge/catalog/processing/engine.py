@@ -110,6 +110,7 @@ class _Engine:
         self.conflicts: dict[tuple[str, str, str], Conflict] = {}
         self.problems: list[CatalogProblem] = []
         self.cache = _open_cache(reader, options)
+        self.from_cache: set[str] = set()  # files whose documents the cache held
 
     # -- paths --------------------------------------------------------------------------------
     def absolute(self, path: str) -> str:
@@ -182,16 +183,18 @@ class _Engine:
         assert self.cache is not None
         blob = self.reader.content_id(path)
         items = self.cache.get(path, blob) if blob is not None else None
-        if items is not None:
-            self.files[path] = items
-        return items is not None
+        if items is None:
+            return False
+        self.files[path] = items
+        self.from_cache.add(path)
+        return True
 
     def _keep(self) -> None:
         """Keep every file's documents in the cache for the next run."""
         if self.cache is None:
             return
         for path, items in self.files.items():
-            blob = self.reader.content_id(path)
+            blob = self.reader.content_id(path) if path not in self.from_cache else None
             if blob is not None:
                 self.cache.put(path, blob, items)
         self.cache.save()
