@@ -78,18 +78,23 @@ class TreeIndex:
                 return [Match(pattern, False)]
             return [Match(pattern, True)] if pattern and self.is_dir(pattern) else []
         # Only paths below the pattern's fixed leading folders can match.
+        # (A part with an escape is not a plain name: it stays in the glob.)
         fixed = []
         for part in pattern.split("/")[:-1]:
-            if _MAGIC.search(part):
+            if _MAGIC.search(part) or "\\" in part:
                 break
             fixed.append(part)
         prefix = "/".join(fixed) + "/" if fixed else ""
-        regex = _glob_regex(pattern)
-        matches = [Match(p, False) for p in _below(self.files, prefix) if regex.fullmatch(p)]
-        dirs = _below(self.dirs, prefix)
-        if prefix:  # "a/**" matches the folder a itself too
-            dirs = [prefix[:-1], *dirs]
-        matches += [Match(p, True) for p in dirs if regex.fullmatch(p)]
+        # The rest is matched after the prefix: it is the same for many Locations (each team's
+        # ./components/*.yaml), so it is compiled once rather than once per folder.
+        rest = pattern[len(prefix) :]
+        regex = _glob_regex(rest)
+        start = len(prefix)
+        files = _below(self.files, prefix)
+        matches = [Match(p, False) for p in files if regex.fullmatch(p, start)]
+        matches += [Match(p, True) for p in _below(self.dirs, prefix) if regex.fullmatch(p, start)]
+        if prefix and rest == "**":  # "a/**" matches the folder a itself too
+            matches.append(Match(prefix[:-1], True))
         return sorted(matches, key=lambda match: match.path)
 
 
