@@ -84,7 +84,7 @@ def _commit_catalog(path: Path, *, group: bool = True) -> Path:
             "catalog-info.yaml": _location("root", *(["./teams/*.yaml"] * group), *targets),
             "components/api.yaml": _component("api"),
             "components/web.yaml": _component("web"),
-            "apis/catalog-info.yaml": _location("apis", "./payments.yaml"),
+            "apis/catalog-info.yaml": "# the APIs\n" + _location("apis", "./payments.yaml"),
             "apis/payments.yaml": API,
         },
     )
@@ -167,7 +167,7 @@ def test_hook_fails_staged_mistakes_with_both_sides_and_ignores_the_working_tree
     # The Location's target deleted in the index.
     assert (
         f"apis/payments.yaml: error [location-target-missing] file {repo}/apis/payments.yaml "
-        "does not exist (fails location:default/apis in apis/catalog-info.yaml)" in out
+        "does not exist (fails location:default/apis in apis/catalog-info.yaml:2)" in out
     )
     # Neither the unstaged broken file nor the untracked duplicate is read.
     assert "[yaml" not in out and "untracked" not in out
