@@ -11,7 +11,7 @@ from typing import TextIO
 
 from bridge import gitrepo
 from bridge.catalog.output import choose_format
-from bridge.catalog.processing.engine import process_catalog
+from bridge.catalog.processing.engine import collector_paused, process_catalog
 from bridge.catalog.processing.model import CatalogResult, ProcessingOptions
 from bridge.catalog.processing.output import counts, render
 from bridge.catalog.reader import CatalogReader, FolderReader, join
@@ -94,10 +94,15 @@ def run_catalog(
     """
     if index:
         repo, ref = staged(repo, ref)
-    result = load_catalog(root, options, repo=repo, ref=ref, environ=environ, token_env=token_env)
-    fmt = choose_format(output_format, environ)
-    stream.write(render(result, fmt, strict=strict))
-    return EXIT_OK if counts(result, strict=strict).ok else EXIT_PROBLEMS
+    with collector_paused():
+        result = load_catalog(
+            root, options, repo=repo, ref=ref, environ=environ, token_env=token_env
+        )
+        fmt = choose_format(output_format, environ)
+        stream.write(render(result, fmt, strict=strict))
+        ok = counts(result, strict=strict).ok
+        del result  # freed while the collector is paused (see collector_paused)
+    return EXIT_OK if ok else EXIT_PROBLEMS
 
 
 def load_catalog(
