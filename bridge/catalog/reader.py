@@ -66,6 +66,18 @@ class CatalogReader(Protocol):
         ...
 
 
+def folders(paths: Iterable[str]) -> set[str]:
+    """Every folder that holds one of ``paths`` (``""``, the root, not included)."""
+    found: set[str] = set()
+    for path in paths:
+        folder = path.rpartition("/")[0]
+        # Going up stops at the first folder already known: its parents are known too.
+        while folder and folder not in found:
+            found.add(folder)
+            folder = folder.rpartition("/")[0]
+    return found
+
+
 def join(base_file: str, target: str) -> str | None:
     """``target`` relative to the folder of ``base_file``, normalised; None if it leaves the
     tree (``../`` past the root, or an absolute path)."""

@@ -16,6 +16,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
 
+from bridge.catalog.reader import folders
+
 _MAGIC = re.compile(r"[*?[{]|[+@!]\(")
 # Extended globs: +(a|b) one or more, *(a|b) any number, ?(a|b) at most one, @(a|b) exactly
 # one (and !(a|b), anything but these, in _translate).
@@ -56,10 +58,7 @@ class TreeIndex:
     def __init__(self, files: Iterable[str]) -> None:
         self.files = sorted(files)
         self._file_set = set(self.files)
-        dirs: set[str] = set()
-        for path in self.files:
-            parts = path.split("/")[:-1]
-            dirs.update("/".join(parts[: index + 1]) for index in range(len(parts)))
+        dirs = folders(self.files)
         self.dirs = sorted(dirs)
         self._dir_set = dirs
 
