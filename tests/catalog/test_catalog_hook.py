@@ -6,6 +6,7 @@ Its manifest entry and command are run directly; one run goes through the real `
 
 from __future__ import annotations
 
+import json
 import os
 import shlex
 import subprocess
@@ -16,7 +17,10 @@ from typing import Any
 
 import pytest
 import yaml
+from typer.core import TyperGroup
+from typer.main import get_command
 
+from bridge.__main__ import catalog_hook
 from bridge.catalog.gitreader import GitTreeReader
 from bridge.catalog.processing import engine
 from bridge.catalog.processing.engine import process_catalog
@@ -24,7 +28,9 @@ from bridge.catalog.processing.model import ProcessingOptions
 from bridge.catalog.processing.output import render
 from bridge.catalog.processing.rules import parse_rules
 from bridge.catalog.validation import ValidationOptions
+from bridge.cli import app
 from bridge.gitrepo import INDEX, GitRepository
+from tests.catalog.test_hook_startup import _RUN_AND_LIST_MODULES, NOT_FOR_THE_HOOK
 from tests.support.shared import CACHE_DIR, PROJECT_ROOT
 
 RULES = "Component,API,Location,Group"
@@ -186,6 +192,87 @@ def test_staged_cannot_be_combined_with_another_ref(repo: Path) -> None:
     assert result.returncode == 2
     assert "--staged reads the index; it cannot be combined with --ref main" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+# -- the hook's command line skips the option parser ---------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("argv", "environ", "expected"),
+    [
+        (["catalog", "--staged", "--strict", "all.yaml"], {}, ("all.yaml", None)),
+        (["catalog", "--staged", "--strict", "r.yaml", "--rules", "API"], {}, ("r.yaml", "API")),
+        (["catalog", "--staged", "--strict", "--rules=API", "r.yaml"], {}, ("r.yaml", "API")),
+        (["catalog", "--staged", "--strict"], {}, None),
+        (["catalog", "--staged", "--strict", "a.yaml", "b.yaml"], {}, None),
+        (["catalog", "--staged", "--strict", "a.yaml", "--rules"], {}, None),
+        (["catalog", "--staged", "--strict", "a.yaml", "--rules", "A", "--rules", "B"], {}, None),
+        (["catalog", "--staged", "--strict", "a.yaml", "--format", "json"], {}, None),
+        (["catalog", "--staged", "--strict", "a.yaml", "--help"], {}, None),
+        (["catalog", "--strict", "--staged", "a.yaml"], {}, None),
+        (["catalog", "--staged", "a.yaml"], {}, None),
+        (["catalog", "--staged", "--strict", "a.yaml"], {"_CATALOG_BRIDGE_COMPLETE": "x"}, None),
+    ],
+)
+def test_only_the_hook_catalog_command_line_skips_the_parser(
+    argv: list[str], environ: dict[str, str], expected: tuple[str, str | None] | None
+) -> None:
+    assert catalog_hook(argv, environ) == expected
+
+
+@pytest.mark.parametrize("root", ["catalog-info.yaml", "missing.yaml"])
+def test_the_hook_command_line_behaves_as_the_full_parser(repo: Path, root: str) -> None:
+    _stage_mistakes(repo)
+    fast = _run_hook(repo, root, "--rules", RULES)
+    # Another order of the same options goes through Typer.
+    command = ["catalog", "--strict", "--staged", root, "--rules", RULES]
+    parsed = subprocess.run(
+        [sys.executable, "-m", "bridge", *command],
+        cwd=repo,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert (fast.returncode, fast.stdout, fast.stderr) == (
+        parsed.returncode,
+        parsed.stdout,
+        parsed.stderr,
+    )
+    assert fast.returncode == (1 if root == "catalog-info.yaml" else 2)
+
+
+def test_the_hook_command_line_loads_neither_typer_nor_the_sync_stack(repo: Path) -> None:
+    _program, *entry = shlex.split(_manifest()["entry"])
+    result = subprocess.run(
+        [sys.executable, "-c", _RUN_AND_LIST_MODULES, *entry, "catalog-info.yaml"],
+        cwd=repo,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    outcome = json.loads(result.stderr)
+    assert outcome["code"] == 1  # the default rules refuse the Group
+    hook_only = [name for name in NOT_FOR_THE_HOOK if name not in ("pathlib",)]
+    assert [name for name in hook_only if name in outcome["modules"]] == []
+
+
+def test_the_hook_command_line_uses_the_catalog_command_defaults() -> None:
+    """Every option the hook path does not read defaults to what it passes: a new option must
+    keep that true, or the hook path must learn about it."""
+    group = get_command(app)
+    assert isinstance(group, TyperGroup)
+    defaults = {str(param.name): param.default for param in group.commands["catalog"].params}
+    for read in ("root", "staged", "strict", "rules"):
+        del defaults[read]
+    library = ProcessingOptions()
+    assert defaults == {
+        "repo": None,
+        "ref": None,
+        "output_format": None,
+        "local_placeholders": library.local_placeholders,
+        "token_env": None,
+        "cache": True,
+    }
 
 
 # -- the cache ------------------------------------------------------------------------------
