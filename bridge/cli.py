@@ -175,6 +175,7 @@ def validate(
         "catalog-bridge catalog catalog-info.yaml",
         "catalog-bridge catalog all.yaml --repo ../catalog --ref main --format json",
         "catalog-bridge catalog catalog-info.yaml --ref : --rules Component,API,Location,Group",
+        "catalog-bridge catalog catalog-info.yaml --staged --strict   # the pre-commit hook",
         exit_codes=(EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE),
     ),
 )
@@ -191,6 +192,14 @@ def catalog(
         str | None,
         typer.Option(help="Read the git tree at this branch, tag or commit (':' = the index)."),
     ] = None,
+    staged: Annotated[
+        bool,
+        typer.Option(
+            "--staged",
+            help="Read the staged index of the repository here (or --repo): what a commit "
+            "would record. Same as --repo . --ref :",
+        ),
+    ] = False,
     rules: Annotated[
         str | None,
         typer.Option(
@@ -221,6 +230,13 @@ def catalog(
         str | None,
         typer.Option(help="Environment variable holding the token for a remote --repo."),
     ] = None,
+    cache: Annotated[
+        bool,
+        typer.Option(
+            help="Keep each file's validation in the git folder (by blob id) to re-check "
+            "unchanged files for free (git trees only)."
+        ),
+    ] = True,
 ) -> None:
     """Process a whole catalog from its root Location as a fresh Backstage catalog would."""
     from bridge.catalog.processing.model import ProcessingOptions
@@ -230,6 +246,7 @@ def catalog(
     options = ProcessingOptions(
         rules=parse_rules(rules) if rules is not None else DEFAULT_RULES,
         local_placeholders=local_placeholders,
+        cache=cache,
     )
     raise typer.Exit(
         run_catalog(
@@ -242,6 +259,7 @@ def catalog(
             output_format=output_format.value if output_format else None,
             strict=strict,
             token_env=token_env,
+            index=staged,
         )
     )
 

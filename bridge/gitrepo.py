@@ -31,12 +31,10 @@ from types import TracebackType
 from typing import Self
 
 import git
-import httpx
 from git.exc import GitCommandError, InvalidGitRepositoryError, NoSuchPathError
 
-from bridge.azure.endpoints import require_secure
-from bridge.azure.failures import Where, classify, looks_like_html, sign_in_page
-from bridge.azure.urls import normalize_repository_url
+# httpx and the Azure DevOps client are imported where a remote is fetched: reading a local
+# tree (the whole-catalog pre-commit hook) must not pay for them on every commit.
 from bridge.errors import (
     AuthenticationError,
     AzureDevOpsError,
@@ -113,6 +111,12 @@ class GitRepository:
     def close(self) -> None:
         """End git's helper processes (``cat-file --batch``)."""
         self._repo.close()
+
+    @property
+    def cache_dir(self) -> Path:
+        """catalog-bridge's folder in the repository's git folder (shared by its worktrees;
+        a bare repository's own folder)."""
+        return Path(self._repo.common_dir) / "catalog-bridge"
 
     def default_ref(self) -> str:
         """The branch ``HEAD`` points at (a bare cache's HEAD is the remote's default
@@ -310,6 +314,11 @@ def fetch_into_cache(
     :class:`~bridge.errors.AzureDevOpsError`, naming the URL and git's reason; a remote
     without branches raises :class:`~bridge.errors.EmptyRepositoryError`.
     """
+    import httpx
+
+    from bridge.azure.endpoints import require_secure
+    from bridge.azure.urls import normalize_repository_url
+
     remote = normalize_repository_url(url)
     require_secure(httpx.URL(remote), allow_http=False, what="the catalog repository URL")
     secret = token if isinstance(token, Secret) or token is None else Secret(token)
@@ -368,6 +377,8 @@ class _Remote:
         env |= {"GIT_TERMINAL_PROMPT": "0", "LC_ALL": "C", "LANGUAGE": "C"}
         settings = [("credential.helper", ""), ("core.askPass", "")]
         if self.header is not None:
+            import httpx
+
             server = httpx.URL(self.url).copy_with(path="/", query=None)
             settings.append((f"http.{server}.extraHeader", f"Authorization: {self.header}"))
         if self.ca_file is not None:
@@ -416,6 +427,10 @@ class _Remote:
         git's words do not tell a sign-in page from a wrong URL, so the server is asked once
         more, for ``info/refs``, and its answer is read like any Azure DevOps answer.
         """
+        import httpx
+
+        from bridge.azure.failures import Where, classify, looks_like_html, sign_in_page
+
         message = f"cannot fetch {self.url}: {reason}"
         verify: ssl.SSLContext | bool = True
         if self.ca_file is not None:

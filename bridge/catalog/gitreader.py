@@ -7,8 +7,9 @@ never imports gitpython.
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
+from pathlib import Path
 
-from bridge.catalog.reader import join
+from bridge.catalog.reader import folders, join
 from bridge.gitrepo import INDEX, GitRepository, TreeEntry
 
 # How many symbolic links one read may pass through, as the kernel's ELOOP limit does.
@@ -31,10 +32,7 @@ class GitTreeReader:
         self.commit = repository.resolve(self.ref)
         self._files: dict[str, TreeEntry] = dict(repository.files(self.ref))
         self._prefetched: dict[str, bytes | int] = {}  # blob id -> content (or its size)
-        self._dirs = {""}
-        for path in self._files:
-            parts = path.split("/")[:-1]
-            self._dirs.update("/".join(parts[: index + 1]) for index in range(len(parts)))
+        self._dirs = folders(self._files) | {""}
 
     @property
     def label(self) -> str:
@@ -67,6 +65,10 @@ class GitTreeReader:
         """Read these files' blobs in one batch, so later reads cost no round trip to git."""
         blobs = [entry.blob for entry in map(self._entry, paths) if entry is not None]
         self._prefetched.update(self.repository.read_many(blobs, max_bytes))
+
+    @property
+    def cache_dir(self) -> Path:
+        return self.repository.cache_dir
 
     def content_id(self, path: str) -> str | None:
         entry = self._entry(path)

@@ -16,7 +16,10 @@ import os
 import posixpath
 import stat
 from collections.abc import Iterable, Iterator
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 # Folders a search of the disk skips: version control, dependencies, caches.
 SKIPPED_DIRS = frozenset(
@@ -55,6 +58,24 @@ class CatalogReader(Protocol):
     def prefetch(self, paths: Iterable[str], max_bytes: int) -> None:
         """Hint: these files will be read (a reader may fetch them in one batch)."""
         ...
+
+    @property
+    def cache_dir(self) -> Path | None:
+        """A folder where results computed from files may be kept between runs (keyed by
+        :meth:`content_id`), or None when the tree has no such place."""
+        ...
+
+
+def folders(paths: Iterable[str]) -> set[str]:
+    """Every folder that holds one of ``paths`` (``""``, the root, not included)."""
+    found: set[str] = set()
+    for path in paths:
+        folder = path.rpartition("/")[0]
+        # Going up stops at the first folder already known: its parents are known too.
+        while folder and folder not in found:
+            found.add(folder)
+            folder = folder.rpartition("/")[0]
+    return found
 
 
 def join(base_file: str, target: str) -> str | None:
@@ -101,6 +122,10 @@ class FolderReader:
 
     def prefetch(self, paths: Iterable[str], max_bytes: int) -> None:
         pass  # reading a file from the disk is cheap on demand
+
+    @property
+    def cache_dir(self) -> Path | None:
+        return None  # without content ids, nothing could be found again
 
 
 def walk(folder: str, *, skip: frozenset[str] = frozenset(), prefix: str = "") -> Iterator[str]:

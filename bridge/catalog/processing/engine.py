@@ -15,12 +15,14 @@ import posixpath
 import re
 from collections import deque
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
 from bridge.catalog.batch import PARALLEL_THRESHOLD, default_jobs
 from bridge.catalog.placeholders import PlaceholderContext
 from bridge.catalog.problems import ERROR, WARNING, DocumentReport, Problem
+from bridge.catalog.processing.cache import ParseCache, fingerprint
 from bridge.catalog.processing.checks import IngestedSource, lint_catalog
 from bridge.catalog.processing.locations import TreeIndex, generated_name, resolve_target
 from bridge.catalog.processing.model import (
@@ -108,6 +110,8 @@ class _Engine:
         self.reached: set[str] = set()  # read because a Location points at them
         self.conflicts: dict[tuple[str, str, str], Conflict] = {}
         self.problems: list[CatalogProblem] = []
+        self.cache = _open_cache(reader, options)
+        self.from_cache: set[str] = set()  # files whose documents the cache held
 
     # -- paths --------------------------------------------------------------------------------
     def absolute(self, path: str) -> str:
@@ -145,6 +149,8 @@ class _Engine:
         through the reader cannot cross into worker processes, so with ``local_placeholders``
         files are validated as Locations reach them.
         """
+        if self.cache is not None:
+            paths = [path for path in paths if not self._from_cache(path)]
         max_bytes = self.options.validation.max_bytes
         jobs = default_jobs()
         if jobs <= 1 or len(paths) < PARALLEL_THRESHOLD or self.options.local_placeholders:
@@ -172,6 +178,27 @@ class _Engine:
                 ]
             for future in pending:
                 self.files.update(future.result())
+
+    def _from_cache(self, path: str) -> bool:
+        """Whether the file's documents were found in the cache (then they are known)."""
+        assert self.cache is not None
+        blob = self.reader.content_id(path)
+        items = self.cache.get(path, blob) if blob is not None else None
+        if items is None:
+            return False
+        self.files[path] = items
+        self.from_cache.add(path)
+        return True
+
+    def _keep(self) -> None:
+        """Keep every file's documents in the cache for the next run."""
+        if self.cache is None:
+            return
+        for path, items in self.files.items():
+            blob = self.reader.content_id(path) if path not in self.from_cache else None
+            if blob is not None:
+                self.cache.put(path, blob, items)
+        self.cache.save()
 
     # -- the processing loop ------------------------------------------------------------------
     def run(self) -> CatalogResult:
@@ -206,6 +233,7 @@ class _Engine:
             if row.processed is not False and row.processed is row.document:
                 continue  # unchanged since it was processed: Backstage's result-hash short-cut
             self.process(row)
+        self._keep()
         return self.result(root_ref)
 
     def process(self, row: _Row) -> None:
@@ -533,6 +561,17 @@ def _relations(sources: list[IngestedSource], ingested: set[str]) -> list[Relati
     ]
 
 
+def _open_cache(
+    reader: CatalogReader, options: ProcessingOptions
+) -> ParseCache[list[_Document | _Failure]] | None:
+    """The per-file cache of this tree, when it has one and the options allow it."""
+    folder = reader.cache_dir
+    # Placeholders read through the reader make a file's results depend on other files.
+    if not options.cache or folder is None or options.local_placeholders:
+        return None
+    return ParseCache(folder / "parsed", fingerprint(options.validation, options.absolute_root))
+
+
 def _parse_file(
     path: str,
     data: bytes | int,
@@ -622,12 +661,23 @@ def _catalog_message(problem: Problem) -> tuple[str, str]:
 def process_catalog(reader: CatalogReader, root: str, options: ProcessingOptions) -> CatalogResult:
     """Process the catalog registered as ``file`` location ``root`` (a path in ``reader``)
     as a freshly started Backstage catalog would, plus catalog-bridge's lints."""
-    # The run allocates many small objects and frees none: the cycle collector's passes over
-    # the growing heap cost a third of the time and would find nothing.
+    with collector_paused():
+        return _Engine(reader, root, options).run()
+
+
+@contextmanager
+def collector_paused() -> Iterator[None]:
+    """Pause Python's cycle collector for a whole-catalog run.
+
+    The run allocates many small objects and frees none: the collector's passes over the
+    growing heap cost a third of the time and would find nothing. A caller that prints the
+    result keeps it paused until the result is freed, or the first collection afterwards
+    walks every object of the result once more.
+    """
     enabled = gc.isenabled()
     gc.disable()
     try:
-        return _Engine(reader, root, options).run()
+        yield
     finally:
         if enabled:
             gc.enable()

@@ -16,6 +16,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
 
+from bridge.catalog.reader import folders
+
 _MAGIC = re.compile(r"[*?[{]|[+@!]\(")
 # Extended globs: +(a|b) one or more, *(a|b) any number, ?(a|b) at most one, @(a|b) exactly
 # one (and !(a|b), anything but these, in _translate).
@@ -56,10 +58,7 @@ class TreeIndex:
     def __init__(self, files: Iterable[str]) -> None:
         self.files = sorted(files)
         self._file_set = set(self.files)
-        dirs: set[str] = set()
-        for path in self.files:
-            parts = path.split("/")[:-1]
-            dirs.update("/".join(parts[: index + 1]) for index in range(len(parts)))
+        dirs = folders(self.files)
         self.dirs = sorted(dirs)
         self._dir_set = dirs
 
@@ -78,18 +77,23 @@ class TreeIndex:
                 return [Match(pattern, False)]
             return [Match(pattern, True)] if pattern and self.is_dir(pattern) else []
         # Only paths below the pattern's fixed leading folders can match.
+        # (A part with an escape is not a plain name: it stays in the glob.)
         fixed = []
         for part in pattern.split("/")[:-1]:
-            if _MAGIC.search(part):
+            if _MAGIC.search(part) or "\\" in part:
                 break
             fixed.append(part)
         prefix = "/".join(fixed) + "/" if fixed else ""
-        regex = _glob_regex(pattern)
-        matches = [Match(p, False) for p in _below(self.files, prefix) if regex.fullmatch(p)]
-        dirs = _below(self.dirs, prefix)
-        if prefix:  # "a/**" matches the folder a itself too
-            dirs = [prefix[:-1], *dirs]
-        matches += [Match(p, True) for p in dirs if regex.fullmatch(p)]
+        # The rest is matched after the prefix: it is the same for many Locations (each team's
+        # ./components/*.yaml), so it is compiled once rather than once per folder.
+        rest = pattern[len(prefix) :]
+        regex = _glob_regex(rest)
+        start = len(prefix)
+        files = _below(self.files, prefix)
+        matches = [Match(p, False) for p in files if regex.fullmatch(p, start)]
+        matches += [Match(p, True) for p in _below(self.dirs, prefix) if regex.fullmatch(p, start)]
+        if prefix and rest == "**":  # "a/**" matches the folder a itself too
+            matches.append(Match(prefix[:-1], True))
         return sorted(matches, key=lambda match: match.path)
 
 

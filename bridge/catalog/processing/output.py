@@ -153,10 +153,14 @@ def _findings(result: CatalogResult, *, strict: bool) -> Iterator[tuple[str, Pro
         # A finding with a line but no column points at the line's start.
         return Problem(severity, rule, message, line, column or (1 if line else None))
 
+    # An error about another file (a missing target) also names the line of the entity it fails.
+    lines = {entity.ref: entity.line for entity in result.entities} if result.errors else {}
     for error in result.errors:
         message = error.message
         if error.file != error.entity_file:
-            message += f" (fails {error.entity_ref} in {error.entity_file})"
+            line = lines.get(error.entity_ref)
+            where = f"{error.entity_file}:{line}" if line else str(error.entity_file)
+            message += f" (fails {error.entity_ref} in {where})"
         found.append(
             (error.file or "?", problem(ERROR, error.rule, message, error.line, error.column))
         )

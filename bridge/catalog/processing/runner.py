@@ -11,7 +11,7 @@ from typing import TextIO
 
 from bridge import gitrepo
 from bridge.catalog.output import choose_format
-from bridge.catalog.processing.engine import process_catalog
+from bridge.catalog.processing.engine import collector_paused, process_catalog
 from bridge.catalog.processing.model import CatalogResult, ProcessingOptions
 from bridge.catalog.processing.output import counts, render
 from bridge.catalog.reader import CatalogReader, FolderReader, join
@@ -67,6 +67,14 @@ def check_root(reader: CatalogReader, root: str) -> str:
     return normalised
 
 
+def staged(repo: str | None, ref: str | None) -> tuple[str, str]:
+    """``--staged``: ``--repo`` (default: the current folder) at the index, what ``git commit``
+    would record."""
+    if ref is not None and ref != gitrepo.INDEX:
+        raise UsageError(f"--staged reads the index; it cannot be combined with --ref {ref}")
+    return repo or ".", gitrepo.INDEX
+
+
 def run_catalog(
     root: str,
     options: ProcessingOptions,
@@ -78,12 +86,23 @@ def run_catalog(
     output_format: str | None = None,
     strict: bool = False,
     token_env: str | None = None,
+    index: bool = False,
 ) -> int:
-    """Process the catalog below ``root``, print the report; the exit code (0 ok, 1 problems)."""
-    result = load_catalog(root, options, repo=repo, ref=ref, environ=environ, token_env=token_env)
-    fmt = choose_format(output_format, environ)
-    stream.write(render(result, fmt, strict=strict))
-    return EXIT_OK if counts(result, strict=strict).ok else EXIT_PROBLEMS
+    """Process the catalog below ``root``, print the report; the exit code (0 ok, 1 problems).
+
+    ``index``: read the staged index (see :func:`staged`).
+    """
+    if index:
+        repo, ref = staged(repo, ref)
+    with collector_paused():
+        result = load_catalog(
+            root, options, repo=repo, ref=ref, environ=environ, token_env=token_env
+        )
+        fmt = choose_format(output_format, environ)
+        stream.write(render(result, fmt, strict=strict))
+        ok = counts(result, strict=strict).ok
+        del result  # freed while the collector is paused (see collector_paused)
+    return EXIT_OK if ok else EXIT_PROBLEMS
 
 
 def load_catalog(
