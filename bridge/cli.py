@@ -181,9 +181,12 @@ def validate(
 )
 def catalog(
     root: Annotated[
-        str,
-        typer.Argument(help="The root Location file, relative to the repository (or folder)."),
-    ],
+        str | None,
+        typer.Argument(
+            help="The root Location file, relative to the repository (or folder); default "
+            "with --profile: its backstage.catalog root."
+        ),
+    ] = None,
     repo: Annotated[
         str | None,
         typer.Option(help="A local repository or folder, or a remote repository URL."),
@@ -237,23 +240,36 @@ def catalog(
             "unchanged files for free (git trees only)."
         ),
     ] = True,
+    config: ConfigOption = None,
+    profile: Annotated[
+        str | None,
+        typer.Option(
+            help="Process this profile's backstage.catalog repository (its root, ref, rules "
+            "and token); the options above override them."
+        ),
+    ] = None,
 ) -> None:
     """Process a whole catalog from its root Location as a fresh Backstage catalog would."""
     from bridge.catalog.processing.model import ProcessingOptions
     from bridge.catalog.processing.rules import DEFAULT_RULES, parse_rules
-    from bridge.catalog.processing.runner import run_catalog
+    from bridge.catalog.processing.runner import CatalogTarget, profile_target, run_catalog
 
+    given = CatalogTarget(repo, ref, root, parse_rules(rules) if rules is not None else None)
+    target = given.over(profile_target(config, profile, os.environ)) if profile else given
+    if target.root is None:
+        raise UsageError("give the root Location file (or --profile with a backstage.catalog)")
     options = ProcessingOptions(
-        rules=parse_rules(rules) if rules is not None else DEFAULT_RULES,
+        rules=target.rules or DEFAULT_RULES,
         local_placeholders=local_placeholders,
         cache=cache,
     )
     raise typer.Exit(
         run_catalog(
-            root,
+            target.root,
             options,
-            repo=repo,
-            ref=ref,
+            repo=target.repo,
+            ref=target.ref,
+            target=target,
             stream=sys.stdout,
             environ=os.environ,
             output_format=output_format.value if output_format else None,

@@ -73,3 +73,70 @@ def test_a_refused_token_is_a_clean_error(emulator: RunningEmulator, tmp_path: P
     assert result.returncode == 4, result.stderr
     assert "Traceback" not in result.stderr and "catalog-bridge: error:" in result.stderr
     assert_no_secrets([result.stdout, result.stderr], secret_forms(REVOKED))
+
+
+def _profile(folder: Path, emulator: RunningEmulator, catalog: str) -> Path:
+    config = folder / "catalog-bridge.yaml"
+    config.write_text(
+        "profiles:\n"
+        "  - name: platform\n"
+        "    organizations: [contoso]\n"
+        f"    api_url: {emulator.base_url}/\n"
+        "    allow_http: true\n"
+        f"    token_env: {ENV}\n"
+        "    backstage:\n"
+        "      catalog:\n" + "".join(f"        {line}\n" for line in catalog.splitlines()),
+        encoding="utf-8",
+    )
+    return config
+
+
+def _by_profile(
+    folder: Path, config: Path, *extra: str, token: str = ADMIN
+) -> subprocess.CompletedProcess[str]:
+    environment = {**os.environ, "XDG_CACHE_HOME": str(folder / "cache"), ENV: token}
+    for variable in ("GITHUB_ACTIONS", "TF_BUILD"):
+        environment.pop(variable, None)
+    return subprocess.run(
+        [sys.executable, "-m", "bridge", "catalog", "--config", str(config), *extra],
+        cwd=folder,
+        capture_output=True,
+        text=True,
+        env=environment,
+        check=False,
+    )
+
+
+def test_a_profile_names_the_catalog_its_rules_and_its_token(
+    emulator: RunningEmulator, tmp_path: Path
+) -> None:
+    url = f"{emulator.base_url}/contoso/Payments/_git/payments-api"
+    # The profile's rules let only APIs in: its Component fails the root Location.
+    config = _profile(tmp_path, emulator, f"repository: {url}\nrules: [API]")
+    refused = _by_profile(tmp_path, config, "--profile", "platform", "--format", "json")
+    assert refused.returncode == 1, refused.stderr
+    errors = [json.loads(line) for line in refused.stdout.splitlines()]
+    [error] = [line for line in errors if line["type"] == "error"]
+    assert (
+        error["name"] == "NotAllowedError" and "component:default/payments-api" in error["message"]
+    )
+    # The command line's --rules override the profile's; the token is the profile's.
+    allowed = _by_profile(
+        tmp_path, config, "--profile", "platform", "--rules", "Component,Location"
+    )
+    assert allowed.returncode == 0, allowed.stdout + allowed.stderr
+    assert_no_secrets([allowed.stdout, allowed.stderr], secret_forms(ADMIN))
+
+
+def test_a_profile_without_a_catalog_is_a_usage_error(
+    emulator: RunningEmulator, tmp_path: Path
+) -> None:
+    config = tmp_path / "catalog-bridge.yaml"
+    config.write_text(
+        "profiles:\n  - name: platform\n    organizations: [contoso]\n"
+        f"    api_url: {emulator.base_url}/\n    token_env: {ENV}\n",
+        encoding="utf-8",
+    )
+    result = _by_profile(tmp_path, config, "--profile", "platform")
+    assert result.returncode == 2
+    assert "the profile has no backstage.catalog" in result.stderr

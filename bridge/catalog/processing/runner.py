@@ -5,9 +5,9 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 from bridge import gitrepo
 from bridge.catalog.output import choose_format
@@ -17,14 +17,70 @@ from bridge.catalog.processing.output import counts, render
 from bridge.catalog.reader import CatalogReader, FolderReader, join
 from bridge.errors import EXIT_OK, EXIT_PROBLEMS, UsageError
 
+if TYPE_CHECKING:
+    from bridge.catalog.processing.rules import KindRule
+    from bridge.secrets import Secret
 
-def _fetch(repo: str, environ: Mapping[str, str], token_env: str | None) -> Path:
+
+@dataclass(frozen=True, slots=True)
+class CatalogTarget:
+    """What ``catalog`` processes: a repository (None: the current folder), a ref, the root
+    Location file and the rules, and what fetching a remote repository needs. The command
+    line's values, over a profile's ``backstage.catalog`` (:func:`profile_target`)."""
+
+    repo: str | None = None
+    ref: str | None = None
+    root: str | None = None
+    rules: tuple[KindRule, ...] | None = None
+    token: Secret | None = None
+    ca_file: Path | None = None
+
+    def over(self, base: CatalogTarget) -> CatalogTarget:
+        """These values where given, ``base``'s elsewhere (the token and CA file: base's)."""
+        return CatalogTarget(
+            self.repo or base.repo,
+            self.ref or base.ref,
+            self.root or base.root,
+            self.rules or base.rules,
+            base.token,
+            base.ca_file,
+        )
+
+
+def profile_target(
+    config_file: str | None, profile: str, environ: Mapping[str, str]
+) -> CatalogTarget:
+    """The catalog repository a profile's ``backstage.catalog`` names, with its root, ref,
+    rules and the profile's token (as ``sync`` reads it)."""
+    from bridge.config import load_config
+
+    config = load_config(config_file, environ=environ, profiles=[profile])
+    (chosen,) = config.profiles
+    settings = chosen.backstage.catalog if chosen.backstage is not None else None
+    if settings is None:
+        raise UsageError(f"--profile {profile}: the profile has no backstage.catalog")
+    return CatalogTarget(
+        settings.repository,
+        settings.ref,
+        settings.root,
+        settings.rules,
+        chosen.token,
+        chosen.ca_file,
+    )
+
+
+def _fetch(
+    repo: str, environ: Mapping[str, str], token_env: str | None, target: CatalogTarget
+) -> Path:
     """A remote repository fetched into the user's cache (a bare copy; the token travels as
-    a header only, see :func:`bridge.gitrepo.fetch_into_cache`)."""
-    token = environ.get(token_env) if token_env else None
-    if token_env and not token:
-        raise UsageError(f"--token-env {token_env}: the variable is not set")
-    return gitrepo.fetch_into_cache(repo, token)
+    a header only, see :func:`bridge.gitrepo.fetch_into_cache`): ``--token-env``'s token,
+    else the profile's."""
+    token: Secret | str | None = target.token
+    if token_env:
+        token = environ.get(token_env)
+        if not token:
+            raise UsageError(f"--token-env {token_env}: the variable is not set")
+    return gitrepo.fetch_into_cache(repo, token, ca_file=target.ca_file)
 
 
 @contextmanager
@@ -34,6 +90,7 @@ def open_tree(
     *,
     environ: Mapping[str, str],
     token_env: str | None = None,
+    target: CatalogTarget | None = None,
 ) -> Iterator[tuple[CatalogReader, str]]:
     """The reader for ``--repo``/``--ref`` and the absolute path its root stands for.
 
@@ -45,7 +102,10 @@ def open_tree(
         yield FolderReader(folder), str(folder)
         return
     remote = repo is not None and gitrepo.is_remote(repo)
-    path = _fetch(repo, environ, token_env) if repo and remote else Path(repo or ".")
+    if repo and remote:
+        path = _fetch(repo, environ, token_env, target or CatalogTarget())
+    else:
+        path = Path(repo or ".")
     if not path.exists():
         raise UsageError(f"--repo {repo}: no such folder")
     if ref is None and not remote:
@@ -87,16 +147,24 @@ def run_catalog(
     strict: bool = False,
     token_env: str | None = None,
     index: bool = False,
+    target: CatalogTarget | None = None,
 ) -> int:
     """Process the catalog below ``root``, print the report; the exit code (0 ok, 1 problems).
 
-    ``index``: read the staged index (see :func:`staged`).
+    ``index``: read the staged index (see :func:`staged`); ``target``: the token and CA
+    file for a remote repository (a profile's, see :func:`profile_target`).
     """
     if index:
         repo, ref = staged(repo, ref)
     with collector_paused():
         result = load_catalog(
-            root, options, repo=repo, ref=ref, environ=environ, token_env=token_env
+            root,
+            options,
+            repo=repo,
+            ref=ref,
+            environ=environ,
+            token_env=token_env,
+            target=target,
         )
         fmt = choose_format(output_format, environ)
         stream.write(render(result, fmt, strict=strict))
@@ -113,8 +181,10 @@ def load_catalog(
     ref: str | None,
     environ: Mapping[str, str],
     token_env: str | None = None,
+    target: CatalogTarget | None = None,
 ) -> CatalogResult:
     """Open the tree ``--repo``/``--ref`` name and process the catalog registered at ``root``."""
-    with open_tree(repo, ref, environ=environ, token_env=token_env) as (reader, absolute):
+    opened = open_tree(repo, ref, environ=environ, token_env=token_env, target=target)
+    with opened as (reader, absolute):
         path = check_root(reader, root)
         return process_catalog(reader, path, replace(options, absolute_root=absolute))
