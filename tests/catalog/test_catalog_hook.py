@@ -272,6 +272,8 @@ def test_the_hook_command_line_uses_the_catalog_command_defaults() -> None:
         "local_placeholders": library.local_placeholders,
         "token_env": None,
         "cache": True,
+        "config": None,
+        "profile": None,
     }
 
 
