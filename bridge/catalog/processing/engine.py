@@ -11,6 +11,7 @@ output, so its children are dropped. Validation itself is :mod:`bridge.catalog.v
 from __future__ import annotations
 
 import gc
+import pickle
 import posixpath
 import re
 from collections import deque
@@ -22,7 +23,7 @@ from typing import Any
 from bridge.catalog.batch import PARALLEL_THRESHOLD, default_jobs
 from bridge.catalog.placeholders import PlaceholderContext
 from bridge.catalog.problems import ERROR, WARNING, DocumentReport, Problem
-from bridge.catalog.processing.cache import ParseCache, fingerprint
+from bridge.catalog.processing.cache import ParseCache, dumps, fingerprint
 from bridge.catalog.processing.checks import IngestedSource, lint_catalog
 from bridge.catalog.processing.locations import TreeIndex, generated_name, resolve_target
 from bridge.catalog.processing.model import (
@@ -162,7 +163,7 @@ class _Engine:
         methods = multiprocessing.get_all_start_methods()
         context = multiprocessing.get_context("fork" if "fork" in methods else None)
         with ProcessPoolExecutor(max_workers=jobs, mp_context=context) as pool:
-            pending: list[Future[dict[str, list[_Document | _Failure]]]] = []
+            pending: list[Future[bytes]] = []
             for start in range(0, len(paths), _READ_BATCH):
                 batch = paths[start : start + _READ_BATCH]
                 self.reader.prefetch(batch, max_bytes)
@@ -177,7 +178,7 @@ class _Engine:
                     for index in range(0, len(work), _CHUNK)
                 ]
             for future in pending:
-                self.files.update(future.result())
+                self.files.update(pickle.loads(future.result()))
 
     def _from_cache(self, path: str) -> bool:
         """Whether the file's documents were found in the cache (then they are known)."""
@@ -621,13 +622,12 @@ def _parse_file(
     return items
 
 
-def _parse_chunk(
-    chunk: list[tuple[str, bytes | int, str]], options: ProcessingOptions
-) -> dict[str, list[_Document | _Failure]]:
-    """A worker process's share of :meth:`_Engine.prevalidate`."""
-    return {
-        path: _parse_file(path, data, absolute, options, None) for path, data, absolute in chunk
-    }
+def _parse_chunk(chunk: list[tuple[str, bytes | int, str]], options: ProcessingOptions) -> bytes:
+    """A worker process's share of :meth:`_Engine.prevalidate`: path -> documents, pickled as
+    the cache pickles them (quicker for the main process to load than plain pickling)."""
+    return dumps(
+        {path: _parse_file(path, data, absolute, options, None) for path, data, absolute in chunk}
+    )
 
 
 def _first_backstage_error(report: DocumentReport) -> Problem | None:
