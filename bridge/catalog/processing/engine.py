@@ -14,6 +14,7 @@ import gc
 import pickle
 import posixpath
 import re
+import sys
 from collections import deque
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -198,6 +199,9 @@ class _Engine:
         for path, items in self.files.items():
             blob = self.reader.content_id(path) if path not in self.from_cache else None
             if blob is not None:
+                for item in items:
+                    if isinstance(item, _Document):
+                        _intern_strings(item.entity)
                 self.cache.put(path, blob, items)
         self.cache.save()
 
@@ -244,7 +248,8 @@ class _Engine:
         row.ok = False
         document = row.document
         if document is not None:
-            self.problems.extend(self._lints(document))
+            if document.report.problems:
+                self.problems.extend(self._lints(document))
             first = _first_backstage_error(document.report)
             if first is not None and first.stage != "relations":
                 row.errors.append(self._entity_error(row, first))
@@ -552,14 +557,37 @@ class _Engine:
 def _relations(sources: list[IngestedSource], ingested: set[str]) -> list[Relation]:
     """Both directions of every reference, once each (the file of the first that made it)."""
     seen: dict[tuple[str, str, str], str | None] = {}
+    keep = seen.setdefault
     for source in sources:
-        for reference in source.references:
-            for triple in relation_pairs(source.ref, reference):
-                seen.setdefault(triple, source.file)
+        file = source.file
+        for triple in relation_pairs(source.ref, source.references):
+            keep(triple, file)
     return [
         Relation(origin, kind, target, file, origin in ingested, target in ingested)
         for (origin, kind, target), file in seen.items()
     ]
+
+
+def _intern_strings(node: object) -> None:
+    """Intern the strings of a parsed YAML value, in place (its content is unchanged).
+
+    Every entity repeats the same keys and many values: interned, a cache shard pickles each
+    once and loading it makes one object instead of one per entity.
+    """
+    if isinstance(node, dict):
+        items = list(node.items())
+        node.clear()
+        for key, value in items:
+            node[sys.intern(key) if type(key) is str else key] = _interned(value)
+    elif isinstance(node, list):
+        node[:] = [_interned(value) for value in node]
+
+
+def _interned(value: object) -> object:
+    if type(value) is str:
+        return sys.intern(value)
+    _intern_strings(value)
+    return value
 
 
 def _open_cache(
