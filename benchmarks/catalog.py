@@ -8,7 +8,8 @@ then timed as whole processes:
 
 * ``catalog-bridge catalog catalog-info.yaml --repo REPO --ref main`` (best of 2), and its peak
   resident memory;
-* ``catalog-bridge validate`` of the same entity files on disk (best of 2);
+* ``catalog-bridge validate`` of the same entity files on disk (best of 2), taking turns with
+  the catalog run;
 * the whole-catalog pre-commit hook (``catalog --staged --strict``) re-run after one entity
   file is changed and staged, its per-file cache warm (best of 2, a different file each run),
   and its peak resident memory.
@@ -117,18 +118,23 @@ def measure(command: list[str], cwd: Path) -> tuple[float, float, float, int]:
     return elapsed, cpu, usage.ru_maxrss / 1024, process.returncode
 
 
-def best(command: list[str], cwd: Path, runs: int) -> tuple[float, float, float]:
-    """Best wall time, least CPU time and the largest peak RSS over ``runs`` runs (exit 0
-    or 1 expected). CPU time is the steadier figure on a busy machine."""
-    times, cpus, peaks = [], [], []
+def best(commands: list[list[str]], cwd: Path, runs: int) -> list[tuple[float, float, float]]:
+    """For each command: best wall time, least CPU time and the largest peak RSS over ``runs``
+    runs (exit 0 or 1 expected). The commands take turns, so that a machine whose speed drifts
+    (other work starting or ending) weighs on each alike. CPU time is the steadier figure on a
+    busy machine."""
+    times: list[list[float]] = [[] for _ in commands]
+    cpus: list[list[float]] = [[] for _ in commands]
+    peaks: list[list[float]] = [[] for _ in commands]
     for _ in range(runs):
-        elapsed, cpu, peak, code = measure(command, cwd)
-        if code not in (0, 1):
-            raise SystemExit(f"{' '.join(command)} exited {code}")
-        times.append(elapsed)
-        cpus.append(cpu)
-        peaks.append(peak)
-    return min(times), min(cpus), max(peaks)
+        for number, command in enumerate(commands):
+            elapsed, cpu, peak, code = measure(command, cwd)
+            if code not in (0, 1):
+                raise SystemExit(f"{' '.join(command)} exited {code}")
+            times[number].append(elapsed)
+            cpus[number].append(cpu)
+            peaks[number].append(peak)
+    return [(min(t), min(c), max(p)) for t, c, p in zip(times, cpus, peaks, strict=True)]
 
 
 def hook_rerun(cli: list[str], repo: Path, runs: int) -> tuple[float, float]:
@@ -164,9 +170,10 @@ def main() -> None:
         files = build_repository(repo, args.files)
         catalog_cmd = [*cli, "catalog", "catalog-info.yaml", "--repo", str(repo), "--ref", "main"]
         catalog_cmd += ["--rules", RULES, "--no-cache"]
-        catalog_time, catalog_cpu, catalog_rss = best(catalog_cmd, Path(temp), args.runs)
         validate_cmd = [*cli, "validate", "--glob", "*.yaml", str(repo)]
-        validate_time, validate_cpu, _ = best(validate_cmd, Path(temp), args.runs)
+        (catalog_time, catalog_cpu, catalog_rss), (validate_time, validate_cpu, _) = best(
+            [catalog_cmd, validate_cmd], Path(temp), args.runs
+        )
         hook_time, hook_rss = hook_rerun(cli, repo, args.runs)
     ratio = catalog_time / validate_time
     checks = (

@@ -389,6 +389,20 @@ def test_a_large_tree_validated_ahead_on_every_core_gives_the_same_result(tmp_pa
     assert {e.ref for e in ahead.ingested} == {e.ref for e in one_by_one.ingested}
     assert ahead.errors == one_by_one.errors
     assert ahead.problems == one_by_one.problems
+    # At a git ref, forked workers read their share of the blobs from git themselves.
+    git(tmp_path, "init", "-q", "-b", "main")
+    git(tmp_path, "add", ".")
+    git(tmp_path, "commit", "-q", "-m", "catalog")
+    with GitRepository(tmp_path) as repository:
+        at_ref = process_catalog(
+            GitTreeReader(repository, "main"),
+            "catalog-info.yaml",
+            ProcessingOptions(absolute_root=str(tmp_path)),
+        )
+    assert at_ref.entities == ahead.entities
+    assert at_ref.errors == ahead.errors
+    assert at_ref.problems == ahead.problems
+    assert at_ref.relations == ahead.relations
 
 
 @pytest.mark.parametrize(

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import io
 import os
 import pickle
 import shutil
@@ -82,6 +83,13 @@ class _Pickler(pickle.Pickler):
         if not names:
             return NotImplemented
         return kind, tuple(getattr(obj, name) for name in names)
+
+
+def dumps(value: object) -> bytes:
+    """``value`` pickled as the cache stores it (quicker to load than plain pickling)."""
+    stream = io.BytesIO()
+    _Pickler(stream, protocol=_PICKLE_PROTOCOL).dump(value)
+    return stream.getvalue()
 
 
 class ParseCache(Generic[T]):

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from dataclasses import dataclass
-from typing import Any
+from collections.abc import Iterable, Iterator
+from typing import Any, NamedTuple
 
 from bridge.catalog.jsvalue import js_truthy
 from bridge.catalog.refs import EntityRef, EntityRefError, parse_entity_ref
@@ -28,9 +27,12 @@ RELATION_TYPES: dict[str, tuple[str, str]] = {
 }
 
 
-@dataclass(frozen=True, slots=True)
-class Reference:
-    """One entity reference written in a relation field."""
+class Reference(NamedTuple):
+    """One entity reference written in a relation field.
+
+    A named tuple: every reference of every entity is made in a worker and loaded again in
+    the main process or from the cache, and a tuple is the cheapest immutable record to make.
+    """
 
     field: str
     path: tuple[str | int, ...]  # where it is written, for line and column
@@ -67,7 +69,9 @@ def references(entity: dict[str, Any], kind: str) -> Iterator[Reference]:
             yield Reference(field, path, target, ref_key(target))
 
 
-def relation_pairs(source: str, reference: Reference) -> tuple[tuple[str, str, str], ...]:
-    """(source, type, target) of both relations a reference produces."""
-    forward, inverse = RELATION_TYPES[reference.field]
-    return ((source, forward, reference.key), (reference.key, inverse, source))
+def relation_pairs(source: str, references: Iterable[Reference]) -> Iterator[tuple[str, str, str]]:
+    """(source, type, target) of both relations each of ``source``'s references produces."""
+    for reference in references:
+        forward, inverse = RELATION_TYPES[reference.field]
+        yield source, forward, reference.key
+        yield reference.key, inverse, source
