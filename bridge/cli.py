@@ -367,6 +367,7 @@ RunStartedOption = Annotated[
 
 
 def _nightly(
+    *,
     previous: str | None,
     report: str | None,
     report_format: ChangeReportFormat,
@@ -375,9 +376,10 @@ def _nightly(
     max_shrink: str | None,
     accept_shrink: bool,
     fail_on: str | None,
-    run_started: str | None,
+    run_started: str | None = None,
 ) -> NightlyOptions:
-    """The nightly options of sync and merge, parsed."""
+    """The nightly options of sync and merge, parsed (by keyword: nine values of four types,
+    where a swapped pair would still type-check; merge has no --run-started)."""
     from datetime import datetime
 
     from bridge.nightly.guards import parse_fail_on, parse_share
@@ -542,15 +544,15 @@ def sync(
             state=state,
             full=full,
             nightly=_nightly(
-                previous,
-                report,
-                report_format,
-                junit,
-                annotate,
-                max_shrink,
-                accept_shrink,
-                fail_on,
-                run_started,
+                previous=previous,
+                report=report,
+                report_format=report_format,
+                junit=junit,
+                annotate=annotate,
+                max_shrink=max_shrink,
+                accept_shrink=accept_shrink,
+                fail_on=fail_on,
+                run_started=run_started,
             ),
         )
     )
@@ -589,15 +591,14 @@ def merge(
             output=output,
             output_format=output_format.value,
             options=_nightly(
-                previous,
-                report,
-                report_format,
-                junit,
-                annotate,
-                max_shrink,
-                accept_shrink,
-                fail_on,
-                None,
+                previous=previous,
+                report=report,
+                report_format=report_format,
+                junit=junit,
+                annotate=annotate,
+                max_shrink=max_shrink,
+                accept_shrink=accept_shrink,
+                fail_on=fail_on,
             ),
             stdout=sys.stdout,
             stderr=sys.stderr,
