@@ -971,12 +971,10 @@ def main() -> None:
         # Without standalone mode click returns a command's exit code instead of exiting.
         code = app(standalone_mode=False)
     except BaseException as error:
-        handled = _exit_code(error)
-        if handled is None:
-            raise
-        code = handled
-    if code == EXIT_INTERRUPTED:  # typer turns Ctrl-C into this code
-        sys.stderr.write("interrupted\n")
+        code = report_failure(error)
+    else:
+        if code == EXIT_INTERRUPTED:  # typer turns Ctrl-C into this code
+            sys.stderr.write("interrupted\n")
     sys.exit(code if isinstance(code, int) else 0)
 
 
