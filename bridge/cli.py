@@ -415,6 +415,15 @@ class SyncFormat(StrEnum):
     table = "table"
 
 
+SyncFormatOption = Annotated[
+    SyncFormat, typer.Option("--format", "-f", help="ndjson, json, yaml or table.")
+]
+ConcurrencyOption = Annotated[
+    int | None,
+    typer.Option(min=1, max=64, help="Requests in flight per host and token (default 16)."),
+]
+
+
 @app.command(
     epilog=_examples(
         "catalog-bridge sync --output entities.ndjson",
@@ -440,13 +449,8 @@ def sync(
             "atomically, in a stable order, under a lock; ndjson to standard output streams.",
         ),
     ] = None,
-    output_format: Annotated[
-        SyncFormat, typer.Option("--format", "-f", help="ndjson, json, yaml or table.")
-    ] = SyncFormat.ndjson,
-    concurrency: Annotated[
-        int | None,
-        typer.Option(min=1, max=64, help="Requests in flight per host and token (default 16)."),
-    ] = None,
+    output_format: SyncFormatOption = SyncFormat.ndjson,
+    concurrency: ConcurrencyOption = None,
     developers: Annotated[
         int | None,
         typer.Option(
@@ -569,9 +573,7 @@ def merge(
         list[str], typer.Argument(help="The outputs of every `sync --shard I/N` job.")
     ],
     output: Annotated[str, typer.Option("--output", "-o", help="Write the merged entities here.")],
-    output_format: Annotated[
-        SyncFormat, typer.Option("--format", "-f", help="ndjson, json, yaml or table.")
-    ] = SyncFormat.ndjson,
+    output_format: SyncFormatOption = SyncFormat.ndjson,
     previous: PreviousOption = None,
     report: ReportOption = None,
     report_format: ReportFormatOption = ChangeReportFormat.md,
@@ -736,10 +738,7 @@ def generate(
     report_format: Annotated[
         ReportFormat, typer.Option(help="The provenance report: text or json.")
     ] = ReportFormat.text,
-    concurrency: Annotated[
-        int | None,
-        typer.Option(min=1, max=64, help="Requests in flight per host and token (default 16)."),
-    ] = None,
+    concurrency: ConcurrencyOption = None,
     verbose: Annotated[bool, VerboseOption] = False,
 ) -> None:
     """Generate a valid catalog file for every repository without one, from templates, and
