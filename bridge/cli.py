@@ -1006,9 +1006,18 @@ def _exit_code(error: BaseException) -> int | None:
         return EXIT_INTERRUPTED
     if isinstance(error, BridgeError):
         return _report(error)
-    if isinstance(error, Exception):
-        return _usage_error(error)
-    return None  # SystemExit
+    if isinstance(error, _click_exception()):
+        # Click's usage errors (bad option, missing argument): printed as click would.
+        shown = cast(_ShownError, error)
+        shown.show()
+        return shown.exit_code
+    if isinstance(error, Exception) and not os.environ.get("CATALOG_BRIDGE_DEBUG"):
+        sys.stderr.write(
+            f"catalog-bridge: internal error: {type(error).__name__}: {error}\n"
+            "Set CATALOG_BRIDGE_DEBUG=1 for a traceback, and please report it.\n"
+        )
+        return EXIT_INTERNAL
+    return None  # SystemExit, or a bug to show with its traceback
 
 
 def _terminate(signum: int, frame: object) -> None:
@@ -1025,21 +1034,6 @@ def _report(error: BridgeError) -> int:
     else:
         sys.stderr.write(f"catalog-bridge: error: {error}\n")
     return exit_code_for(error)
-
-
-def _usage_error(error: Exception) -> int | None:
-    """Click's usage errors (bad option, missing argument): print them as click would."""
-    if not isinstance(error, _click_exception()):
-        if os.environ.get("CATALOG_BRIDGE_DEBUG"):
-            return None
-        sys.stderr.write(
-            f"catalog-bridge: internal error: {type(error).__name__}: {error}\n"
-            "Set CATALOG_BRIDGE_DEBUG=1 for a traceback, and please report it.\n"
-        )
-        return EXIT_INTERNAL
-    shown = cast(_ShownError, error)
-    shown.show()
-    return shown.exit_code
 
 
 class _ShownError(Protocol):
