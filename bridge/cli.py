@@ -367,6 +367,7 @@ RunStartedOption = Annotated[
 
 
 def _nightly(
+    *,
     previous: str | None,
     report: str | None,
     report_format: ChangeReportFormat,
@@ -375,9 +376,10 @@ def _nightly(
     max_shrink: str | None,
     accept_shrink: bool,
     fail_on: str | None,
-    run_started: str | None,
+    run_started: str | None = None,
 ) -> NightlyOptions:
-    """The nightly options of sync and merge, parsed."""
+    """The nightly options of sync and merge, parsed (by keyword: nine values of four types,
+    where a swapped pair would still type-check; merge has no --run-started)."""
     from datetime import datetime
 
     from bridge.nightly.guards import parse_fail_on, parse_share
@@ -413,6 +415,15 @@ class SyncFormat(StrEnum):
     table = "table"
 
 
+SyncFormatOption = Annotated[
+    SyncFormat, typer.Option("--format", "-f", help="ndjson, json, yaml or table.")
+]
+ConcurrencyOption = Annotated[
+    int | None,
+    typer.Option(min=1, max=64, help="Requests in flight per host and token (default 16)."),
+]
+
+
 @app.command(
     epilog=_examples(
         "catalog-bridge sync --output entities.ndjson",
@@ -438,13 +449,8 @@ def sync(
             "atomically, in a stable order, under a lock; ndjson to standard output streams.",
         ),
     ] = None,
-    output_format: Annotated[
-        SyncFormat, typer.Option("--format", "-f", help="ndjson, json, yaml or table.")
-    ] = SyncFormat.ndjson,
-    concurrency: Annotated[
-        int | None,
-        typer.Option(min=1, max=64, help="Requests in flight per host and token (default 16)."),
-    ] = None,
+    output_format: SyncFormatOption = SyncFormat.ndjson,
+    concurrency: ConcurrencyOption = None,
     developers: Annotated[
         int | None,
         typer.Option(
@@ -542,15 +548,15 @@ def sync(
             state=state,
             full=full,
             nightly=_nightly(
-                previous,
-                report,
-                report_format,
-                junit,
-                annotate,
-                max_shrink,
-                accept_shrink,
-                fail_on,
-                run_started,
+                previous=previous,
+                report=report,
+                report_format=report_format,
+                junit=junit,
+                annotate=annotate,
+                max_shrink=max_shrink,
+                accept_shrink=accept_shrink,
+                fail_on=fail_on,
+                run_started=run_started,
             ),
         )
     )
@@ -567,9 +573,7 @@ def merge(
         list[str], typer.Argument(help="The outputs of every `sync --shard I/N` job.")
     ],
     output: Annotated[str, typer.Option("--output", "-o", help="Write the merged entities here.")],
-    output_format: Annotated[
-        SyncFormat, typer.Option("--format", "-f", help="ndjson, json, yaml or table.")
-    ] = SyncFormat.ndjson,
+    output_format: SyncFormatOption = SyncFormat.ndjson,
     previous: PreviousOption = None,
     report: ReportOption = None,
     report_format: ReportFormatOption = ChangeReportFormat.md,
@@ -589,15 +593,14 @@ def merge(
             output=output,
             output_format=output_format.value,
             options=_nightly(
-                previous,
-                report,
-                report_format,
-                junit,
-                annotate,
-                max_shrink,
-                accept_shrink,
-                fail_on,
-                None,
+                previous=previous,
+                report=report,
+                report_format=report_format,
+                junit=junit,
+                annotate=annotate,
+                max_shrink=max_shrink,
+                accept_shrink=accept_shrink,
+                fail_on=fail_on,
             ),
             stdout=sys.stdout,
             stderr=sys.stderr,
@@ -735,10 +738,7 @@ def generate(
     report_format: Annotated[
         ReportFormat, typer.Option(help="The provenance report: text or json.")
     ] = ReportFormat.text,
-    concurrency: Annotated[
-        int | None,
-        typer.Option(min=1, max=64, help="Requests in flight per host and token (default 16)."),
-    ] = None,
+    concurrency: ConcurrencyOption = None,
     verbose: Annotated[bool, VerboseOption] = False,
 ) -> None:
     """Generate a valid catalog file for every repository without one, from templates, and
@@ -970,12 +970,10 @@ def main() -> None:
         # Without standalone mode click returns a command's exit code instead of exiting.
         code = app(standalone_mode=False)
     except BaseException as error:
-        handled = _exit_code(error)
-        if handled is None:
-            raise
-        code = handled
-    if code == EXIT_INTERRUPTED:  # typer turns Ctrl-C into this code
-        sys.stderr.write("interrupted\n")
+        code = report_failure(error)
+    else:
+        if code == EXIT_INTERRUPTED:  # typer turns Ctrl-C into this code
+            sys.stderr.write("interrupted\n")
     sys.exit(code if isinstance(code, int) else 0)
 
 
@@ -1008,9 +1006,18 @@ def _exit_code(error: BaseException) -> int | None:
         return EXIT_INTERRUPTED
     if isinstance(error, BridgeError):
         return _report(error)
-    if isinstance(error, Exception):
-        return _usage_error(error)
-    return None  # SystemExit
+    if isinstance(error, _click_exception()):
+        # Click's usage errors (bad option, missing argument): printed as click would.
+        shown = cast(_ShownError, error)
+        shown.show()
+        return shown.exit_code
+    if isinstance(error, Exception) and not os.environ.get("CATALOG_BRIDGE_DEBUG"):
+        sys.stderr.write(
+            f"catalog-bridge: internal error: {type(error).__name__}: {error}\n"
+            "Set CATALOG_BRIDGE_DEBUG=1 for a traceback, and please report it.\n"
+        )
+        return EXIT_INTERNAL
+    return None  # SystemExit, or a bug to show with its traceback
 
 
 def _terminate(signum: int, frame: object) -> None:
@@ -1027,21 +1034,6 @@ def _report(error: BridgeError) -> int:
     else:
         sys.stderr.write(f"catalog-bridge: error: {error}\n")
     return exit_code_for(error)
-
-
-def _usage_error(error: Exception) -> int | None:
-    """Click's usage errors (bad option, missing argument): print them as click would."""
-    if not isinstance(error, _click_exception()):
-        if os.environ.get("CATALOG_BRIDGE_DEBUG"):
-            return None
-        sys.stderr.write(
-            f"catalog-bridge: internal error: {type(error).__name__}: {error}\n"
-            "Set CATALOG_BRIDGE_DEBUG=1 for a traceback, and please report it.\n"
-        )
-        return EXIT_INTERNAL
-    shown = cast(_ShownError, error)
-    shown.show()
-    return shown.exit_code
 
 
 class _ShownError(Protocol):
