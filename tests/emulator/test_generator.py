@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from collections import Counter
 from datetime import UTC, datetime
 from typing import Any
@@ -44,13 +43,11 @@ def _classify(repo: Repository) -> str:
     return "valid"
 
 
-def test_ten_thousand_repositories_quickly() -> None:
+def test_ten_thousand_repositories() -> None:
     spec = GenerationSpec(
         seed=11, organizations=5, projects_per_organization=100, repositories_per_project=20
     )
-    started = time.monotonic()
     estate = generate_estate(spec)
-    assert time.monotonic() - started < 10  # generous: about 0.4 s here
     assert len(estate.organizations) == 5
     assert all(len(org.projects) == 100 for org in estate.organizations)
     repositories = list(estate.repositories())
