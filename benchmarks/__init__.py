@@ -9,7 +9,10 @@ import sys
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from bridge.config import Config
 
 
 def compile_project() -> None:
@@ -46,3 +49,20 @@ def emulator_stats(base_url: str, *, reset: bool = False) -> dict[str, Any]:
     with urllib.request.urlopen(request, timeout=30) as response:  # loopback only
         data: dict[str, Any] = json.loads(response.read() or b"{}")
     return data
+
+
+def emulator_config(
+    folder: Path, base_url: str, name: str, *, organizations: str = "['*']", extra: str = ""
+) -> Config:
+    """Write and load a configuration of one profile ``name`` that reads ``organizations``
+    from the emulator at ``base_url`` with its default token (``extra``: more profile lines)."""
+    from bridge.config import load_config
+    from bridge.emulator import DEFAULT_TOKEN_VALUE
+
+    config = folder / "catalog-bridge.yaml"
+    config.write_text(
+        f"profiles:\n  - name: {name}\n    organizations: {organizations}\n"
+        f"    api_url: {base_url}/\n    token_env: BENCHMARK_PAT\n{extra}    backstage: {{}}\n",
+        encoding="utf-8",
+    )
+    return load_config(config, environ={"BENCHMARK_PAT": DEFAULT_TOKEN_VALUE})
