@@ -21,11 +21,11 @@ import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+
+from benchmarks import emulator_process, emulator_stats
 
 TOKEN = "benchmark-token-0123456789"
 TEAMS_ROUTE = "core.teams"
@@ -44,17 +44,8 @@ class Measured:
     stdout: str
 
 
-def _stats(base_url: str, *, reset: bool = False) -> dict[str, Any]:
-    request = urllib.request.Request(
-        f"{base_url}/_emulator/stats{'/reset' if reset else ''}", method="POST" if reset else "GET"
-    )
-    with urllib.request.urlopen(request, timeout=30) as response:  # loopback only
-        data: dict[str, Any] = json.loads(response.read() or b"{}")
-    return data
-
-
 def _measure(name: str, base_url: str, args: list[str], *, allowed: tuple[int, ...]) -> Measured:
-    _stats(base_url, reset=True)
+    emulator_stats(base_url, reset=True)
     start = time.perf_counter()
     with tempfile.TemporaryFile(mode="w+", encoding="utf-8") as output:
         process = subprocess.Popen(
@@ -73,7 +64,7 @@ def _measure(name: str, base_url: str, args: list[str], *, allowed: tuple[int, .
     code = os.waitstatus_to_exitcode(status)
     if code not in allowed:
         raise SystemExit(f"{name} failed ({code}):\n{errors[-3000:]}")
-    stats = _stats(base_url)
+    stats = emulator_stats(base_url)
     return Measured(
         name,
         seconds,
@@ -145,14 +136,7 @@ def main() -> None:
             "missing: 0.5, invalid: 0.05, multi_entity: 0.05}\n"
             f"options: {{faults: {{latency_ms: {args.latency}}}}}\n"
         )
-        emulator = subprocess.Popen(
-            [sys.executable, "-m", "bridge", "emulator", "--estate", str(folder / "estate.yaml")],
-            stdout=subprocess.PIPE,
-            text=True,
-        )
-        try:
-            assert emulator.stdout is not None
-            base_url = emulator.stdout.readline().split()[-1].rstrip("/")
+        with emulator_process(folder / "estate.yaml") as (_, base_url):
             (folder / "config.yaml").write_text(
                 "profiles:\n  - name: benchmark\n    organizations: ['*']\n"
                 f"    api_url: {base_url}/\n    allow_http: true\n"
@@ -167,9 +151,6 @@ def main() -> None:
             checks.append(lambda: _report_generation(sync, generate, organizations * projects))
             # --- propose (the other half of issue 9) adds its measurements here: a dry run
             # over the same estate, and --apply on 500 repositories at 25 ms latency. ---
-        finally:
-            emulator.terminate()
-            emulator.wait()
     results = [check() for check in checks]
     raise SystemExit(0 if all(results) else 1)
 

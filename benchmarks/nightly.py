@@ -27,8 +27,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+from benchmarks import emulator_config
 from bridge.azure import AzureDevOpsClient
-from bridge.config import Config, load_config
+from bridge.config import Config
 from bridge.emulator import (
     DEFAULT_TOKEN_VALUE,
     Estate,
@@ -44,7 +45,6 @@ from bridge.sync.engine import SyncOptions, SyncResult
 
 _SYNCED_AT = datetime(2026, 12, 1, tzinfo=UTC)
 
-_TOKEN_ENV = "NIGHTLY_PAT"
 _CATALOG = "/catalog-info.yaml"
 
 
@@ -125,14 +125,7 @@ def main() -> None:
     total = 2 * projects * per_project
     with run_in_thread(estate) as emulator, tempfile.TemporaryDirectory() as scratch:
         folder = Path(scratch)
-        config_file = folder / "catalog-bridge.yaml"
-        config_file.write_text(
-            "profiles:\n  - name: nightly\n    organizations: ['*']\n"
-            f"    api_url: {emulator.base_url}/\n    token_env: {_TOKEN_ENV}\n"
-            "    backstage: {}\n",
-            encoding="utf-8",
-        )
-        config = load_config(config_file, environ={_TOKEN_ENV: DEFAULT_TOKEN_VALUE})
+        config = emulator_config(folder, emulator.base_url, "nightly")
         state = folder / "state.db"
         full = _sync(config, folder, "full", state)
         quiet = _sync(config, folder, "unchanged", state)

@@ -27,10 +27,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from benchmarks import emulator_config
 from bridge.azure import RetryPolicy
-from bridge.config import load_config
 from bridge.emulator import (
-    DEFAULT_TOKEN_VALUE,
     EmulatorOptions,
     Estate,
     FaultOptions,
@@ -42,7 +41,6 @@ from bridge.sync.engine import SyncOptions, SyncResult, synchronize
 
 Entity = dict[str, Any]
 
-_TOKEN_ENV = "SOAK_PAT"
 # Retries as in production, with short waits: the soak is about outcomes, not backoff.
 _RETRY = RetryPolicy(max_attempts=6, max_elapsed=60.0, backoff_base=0.01, backoff_cap=0.1)
 # A stalled answer is given up on after this long, then retried.
@@ -145,15 +143,14 @@ def sync(estate: Estate, faults: FaultOptions | None) -> Run:
     """Sync every organization of ``estate`` served with ``faults``, developers collected."""
     options = EmulatorOptions(faults=faults or FaultOptions())
     with run_in_thread(estate, options=options) as emulator, tempfile.TemporaryDirectory() as d:
-        config = Path(d, "catalog-bridge.yaml")
         names = ", ".join(organization.name for organization in estate.organizations)
-        config.write_text(
-            f"profiles:\n  - name: soak\n    organizations: [{names}]\n"
-            f"    api_url: {emulator.base_url}/\n    token_env: {_TOKEN_ENV}\n"
-            "    developers_days: 365\n    backstage: {}\n",
-            encoding="utf-8",
-        )
-        profiles = load_config(config, environ={_TOKEN_ENV: DEFAULT_TOKEN_VALUE}).profiles
+        profiles = emulator_config(
+            Path(d),
+            emulator.base_url,
+            "soak",
+            organizations=f"[{names}]",
+            extra="    developers_days: 365\n",
+        ).profiles
         entities: list[Entity] = []
         start = time.perf_counter()
         result = asyncio.run(

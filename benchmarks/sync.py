@@ -18,7 +18,6 @@ run (8 minutes at full size).
 from __future__ import annotations
 
 import argparse
-import json
 import math
 import os
 import statistics
@@ -26,11 +25,10 @@ import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
-from benchmarks import compile_project
+from benchmarks import compile_project, emulator_process, emulator_stats
 
 TOKEN = "benchmark-token-0123456789"
 LATENCY_MS = 25
@@ -69,14 +67,6 @@ class Run:
         return self.cpu_seconds * 1000 / self.requests
 
 
-def _stats(base_url: str, *, reset: bool = False) -> int:
-    request = urllib.request.Request(
-        f"{base_url}/_emulator/stats{'/reset' if reset else ''}", method="POST" if reset else "GET"
-    )
-    with urllib.request.urlopen(request, timeout=30) as response:  # loopback only
-        return int(json.loads(response.read() or b"{}").get("requests", 0))
-
-
 def _process_cpu(pid: int) -> float | None:
     """User + system CPU seconds of a running process, from /proc (Linux)."""
     try:
@@ -88,7 +78,7 @@ def _process_cpu(pid: int) -> float | None:
 
 
 def _sync(folder: Path, base_url: str, concurrency: int, emulator_pid: int) -> Run:
-    _stats(base_url, reset=True)
+    emulator_stats(base_url, reset=True)
     emulator_before = _process_cpu(emulator_pid)
     output = folder / f"entities-{concurrency}.ndjson"
     command = [
@@ -114,7 +104,7 @@ def _sync(folder: Path, base_url: str, concurrency: int, emulator_pid: int) -> R
         if emulator_before is None or emulator_after is None
         else emulator_after - emulator_before
     )
-    requests = _stats(base_url)
+    requests = int(emulator_stats(base_url).get("requests", 0))
     return Run(concurrency, seconds, requests, entities, usage.ru_maxrss / 1024, cpu, emulator_cpu)
 
 
@@ -149,30 +139,20 @@ def main() -> None:
             f"repositories_per_project: {REPOSITORIES_PER_PROJECT}}}\n"
             f"options: {{faults: {{latency_ms: {LATENCY_MS}}}}}\n"
         )
-        emulator = subprocess.Popen(
-            [sys.executable, "-m", "bridge", "emulator", "--estate", str(folder / "estate.yaml")],
-            stdout=subprocess.PIPE,
-            text=True,
-        )
-        try:
-            assert emulator.stdout is not None
-            base_url = emulator.stdout.readline().split()[-1].rstrip("/")
+        with emulator_process(folder / "estate.yaml") as (emulator_pid, base_url):
             (folder / "config.yaml").write_text(
                 "profiles:\n  - name: benchmark\n    organizations: ['*']\n"
                 f"    api_url: {base_url}/\n    token_env: BENCHMARK_PAT\n    backstage: {{}}\n"
             )
             # Unmeasured: the emulator builds each generated repository's history on first
             # use (Azure DevOps has its data ready); measured runs then see a warm server.
-            _sync(folder, base_url, CONCURRENCY, emulator.pid)
+            _sync(folder, base_url, CONCURRENCY, emulator_pid)
             runs = [
-                _sync(folder, base_url, CONCURRENCY, emulator.pid) for _ in range(max(1, args.runs))
+                _sync(folder, base_url, CONCURRENCY, emulator_pid) for _ in range(max(1, args.runs))
             ]
             baseline = None
             if not (args.quick or args.skip_baseline):
-                baseline = _sync(folder, base_url, 1, emulator.pid)
-        finally:
-            emulator.terminate()
-            emulator.wait()
+                baseline = _sync(folder, base_url, 1, emulator_pid)
     project_count = ORGANIZATIONS * projects
     budget = 2 * total + 2 * project_count + ORGANIZATIONS * math.ceil(projects / 100)
     print(

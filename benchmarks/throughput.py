@@ -22,9 +22,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from bridge.config import load_config
+from benchmarks import emulator_config
 from bridge.emulator import (
-    DEFAULT_TOKEN_VALUE,
     EmulatorOptions,
     GenerationSpec,
     RateLimitOptions,
@@ -33,7 +32,6 @@ from bridge.emulator import (
 )
 from bridge.sync.engine import SyncOptions, synchronize
 
-_TOKEN_ENV = "THROUGHPUT_PAT"
 _MODEL = RateLimitOptions()
 
 
@@ -61,15 +59,10 @@ def main() -> None:
         run_in_thread(estate, options=EmulatorOptions(rate_limit=scaled)) as emulator,
         tempfile.TemporaryDirectory() as folder,
     ):
-        config = Path(folder, "catalog-bridge.yaml")
         names = ", ".join(organization.name for organization in estate.organizations)
-        config.write_text(
-            f"profiles:\n  - name: throughput\n    organizations: [{names}]\n"
-            f"    api_url: {emulator.base_url}/\n    token_env: {_TOKEN_ENV}\n"
-            "    backstage: {}\n",
-            encoding="utf-8",
-        )
-        profiles = load_config(config, environ={_TOKEN_ENV: DEFAULT_TOKEN_VALUE}).profiles
+        profiles = emulator_config(
+            Path(folder), emulator.base_url, "throughput", organizations=f"[{names}]"
+        ).profiles
         start = time.perf_counter()
         result = asyncio.run(synchronize(profiles, SyncOptions(), lambda entity: None))
         seconds = time.perf_counter() - start

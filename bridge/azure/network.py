@@ -231,7 +231,7 @@ class AsyncioTransport(httpx.AsyncBaseTransport):
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         url = request.url
         outgoing = _Outgoing(
-            (url.raw_scheme, url.raw_host, url.port or _default_port(url.raw_scheme)),
+            _origin_key(url),
             request.method.encode("ascii"),
             url.raw_path,
             request.headers.raw,
@@ -293,8 +293,10 @@ def _default_tls(verify: bool, cert_file: str | None, cert_dir: str | None) -> s
     return httpx.create_ssl_context(verify=verify)
 
 
-def _default_port(scheme: bytes) -> int:
-    return 443 if scheme == b"https" else 80
+def _origin_key(url: httpx.URL) -> _Key:
+    """The pool's key for ``url``: scheme, host and port (the scheme's default if none)."""
+    port = url.port or (443 if url.raw_scheme == b"https" else 80)
+    return url.raw_scheme, url.raw_host, port
 
 
 class _Origin:
@@ -303,6 +305,6 @@ class _Origin:
     __slots__ = ("host_header", "key")
 
     def __init__(self, url: httpx.URL) -> None:
-        self.key = (url.raw_scheme, url.raw_host, url.port or _default_port(url.raw_scheme))
+        self.key = _origin_key(url)
         # What httpx.Request puts first: the Host header, from the URL's netloc.
         self.host_header = (b"Host", url.netloc)
