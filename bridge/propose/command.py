@@ -114,7 +114,7 @@ async def _generated_files(
         Skipped(f"{item.organization}/{item.project}/{item.repository}", item.reason)
         for item in plan.skipped
     ]
-    skipped += [Skipped(*failure.split(": ", 1)) for failure in team_failures]
+    skipped += [Skipped(failure.where, failure.reason) for failure in team_failures]
     return plan.files, skipped
 
 
