@@ -15,7 +15,6 @@ from bridge.azure.models import Team
 from bridge.config import Config, Profile, load_config
 from bridge.errors import EXIT_OK, EXIT_PROBLEMS, BridgeError, UsageError
 from bridge.generate.plan import (
-    MISSING,
     GeneratedFile,
     GenerationPlan,
     Skipped,
@@ -26,6 +25,7 @@ from bridge.generate.writer import IntoResult, check_replaceable, write_into, wr
 from bridge.gitrepo import GitRepository
 from bridge.sync.command import run_cancellable
 from bridge.sync.engine import SyncOptions, SyncResult, synchronize
+from bridge.sync.entity import MISSING_FILE
 from bridge.sync.summary import render_summary
 from bridge.terminal import request_log, write_notes
 
@@ -81,7 +81,7 @@ async def _teams(
     for entity in entities:
         project = entity["project"]
         if (
-            entity["catalog"]["status"] == MISSING
+            entity["catalog"]["status"] == MISSING_FILE
             and project.lower() not in profile.generate.owners
         ):
             wanted[entity["organization"]].add(project)

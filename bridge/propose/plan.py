@@ -6,6 +6,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from bridge.sync.entity import FOUND, INVALID
+
 if TYPE_CHECKING:
     from bridge.generate.plan import GeneratedFile
 
@@ -120,5 +122,5 @@ def fixable(entities: Sequence[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
     return [
         entity
         for entity in entities
-        if entity["catalog"]["status"] in ("found", "invalid") and _unfit(entity) is None
+        if entity["catalog"]["status"] in (FOUND, INVALID) and _unfit(entity) is None
     ]
