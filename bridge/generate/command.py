@@ -161,7 +161,7 @@ def generate_command(
         raise UsageError("--commit-branch needs --into")
     if output is not None:
         check_replaceable(output.absolute())  # before the run, not after it
-    config = load_config(config_file, environ=environ, profiles=list(profiles) or None)
+    config = load_config(config_file, environ=environ, profiles=profiles)
     options = replace(options, organizations=config.organization_filter(options.organizations))
     write_notes(config.notes, stderr)
     with request_log(stderr if verbose else None):

@@ -240,7 +240,7 @@ def propose_command(
     verbose: bool = False,
 ) -> int:
     """``catalog-bridge propose``: returns the exit code."""
-    config = load_config(config_file, environ=environ, profiles=list(profiles) or None)
+    config = load_config(config_file, environ=environ, profiles=profiles)
     chosen = [profile for profile in config.profiles if profile.propose.enabled]
     if not chosen:
         raise UsageError(
