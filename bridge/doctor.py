@@ -187,7 +187,7 @@ def doctor_command(
     diagnose it, print the report to ``stdout`` as a ``table`` (coloured on a terminal, see
     :func:`bridge.terminal.color_wanted`) or as ``json``, and return the exit code.
     ``verbose`` logs every request to ``stderr``."""
-    config = load_config(config_file, environ=environ, profiles=list(profiles) or None)
+    config = load_config(config_file, environ=environ, profiles=profiles)
     write_notes(config.notes, stderr)
     color = color_wanted(stdout, environ)
     with request_log(stderr if verbose else None):

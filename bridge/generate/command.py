@@ -15,7 +15,6 @@ from bridge.azure.models import Team
 from bridge.config import Config, Profile, load_config
 from bridge.errors import EXIT_OK, EXIT_PROBLEMS, BridgeError, UsageError
 from bridge.generate.plan import (
-    MISSING,
     GeneratedFile,
     GenerationPlan,
     Skipped,
@@ -26,6 +25,7 @@ from bridge.generate.writer import IntoResult, check_replaceable, write_into, wr
 from bridge.gitrepo import GitRepository
 from bridge.sync.command import run_cancellable
 from bridge.sync.engine import SyncOptions, SyncResult, synchronize
+from bridge.sync.entity import MISSING_FILE
 from bridge.sync.summary import render_summary
 from bridge.terminal import request_log, write_notes
 
@@ -41,13 +41,32 @@ def bundled_templates() -> Path:
     raise UsageError("the bundled templates are missing; set generate.templates in the profile")
 
 
+@dataclass(frozen=True)
+class TeamsNotRead:
+    """A project whose teams could not be read (its repositories' owners may be missing)."""
+
+    organization: str
+    project: str
+    detail: str
+
+    @property
+    def where(self) -> str:
+        """``organization/project``."""
+        return f"{self.organization}/{self.project}"
+
+    @property
+    def reason(self) -> str:
+        """Why the project's teams are missing."""
+        return f"teams not read: {self.detail}"
+
+
 @dataclass
 class Generation:
     """What a ``generate`` run read and planned."""
 
     sync: SyncResult
     plan: GenerationPlan
-    team_failures: list[str] = field(default_factory=list)
+    team_failures: list[TeamsNotRead] = field(default_factory=list)
 
 
 async def _teams(
@@ -55,19 +74,19 @@ async def _teams(
     entities: Sequence[Mapping[str, Any]],
     options: SyncOptions,
     stats: RequestStats,
-) -> tuple[TeamsByProject, list[str]]:
+) -> tuple[TeamsByProject, list[TeamsNotRead]]:
     """One teams request per project that has a repository without a catalog file and no
     owner configured (the only projects whose teams can matter)."""
     wanted: dict[str, set[str]] = defaultdict(set)
     for entity in entities:
         project = entity["project"]
         if (
-            entity["catalog"]["status"] == MISSING
+            entity["catalog"]["status"] == MISSING_FILE
             and project.lower() not in profile.generate.owners
         ):
             wanted[entity["organization"]].add(project)
     teams: TeamsByProject = {}
-    failures: list[str] = []
+    failures: list[TeamsNotRead] = []
     for organization, projects in sorted(wanted.items()):
         client = profile.client(
             organization, concurrency=options.concurrency, retry=options.retry, stats=stats
@@ -78,7 +97,7 @@ async def _teams(
             )
         for project, answer in zip(sorted(projects), answers, strict=True):
             if isinstance(answer, BridgeError):
-                failures.append(f"{organization}/{project}: teams not read: {answer.detail()}")
+                failures.append(TeamsNotRead(organization, project, answer.detail()))
             elif isinstance(answer, BaseException):
                 raise answer
             else:
@@ -91,7 +110,7 @@ async def plan_for_profile(
     entities: Sequence[Mapping[str, Any]],
     options: SyncOptions,
     stats: RequestStats,
-) -> tuple[GenerationPlan, list[str]]:
+) -> tuple[GenerationPlan, list[TeamsNotRead]]:
     """The generation plan for one profile's synced ``entities``, reading the teams it needs
     (one request per project); also the projects whose teams could not be read."""
     teams, failures = await _teams(profile, entities, options, stats)
@@ -105,7 +124,7 @@ async def _generate(config: Config, options: SyncOptions) -> Generation:
     sync = await synchronize(config.profiles, options, entities.append)
     files: list[GeneratedFile] = []
     skipped: list[Skipped] = []
-    failures: list[str] = []
+    failures: list[TeamsNotRead] = []
     for profile in config.profiles:
         own = [entity for entity in entities if entity["profile"] == profile.name]
         plan, missed = await plan_for_profile(profile, own, options, sync.stats)
@@ -142,7 +161,7 @@ def generate_command(
         raise UsageError("--commit-branch needs --into")
     if output is not None:
         check_replaceable(output.absolute())  # before the run, not after it
-    config = load_config(config_file, environ=environ, profiles=list(profiles) or None)
+    config = load_config(config_file, environ=environ, profiles=profiles)
     options = replace(options, organizations=config.organization_filter(options.organizations))
     write_notes(config.notes, stderr)
     with request_log(stderr if verbose else None):
@@ -167,7 +186,7 @@ def generate_command(
     render = render_json if report_format == "json" else render_text
     stdout.write(render(generation.plan, written))
     for failure in generation.team_failures:
-        stderr.write(f"note: {failure}\n")
+        stderr.write(f"note: {failure.where}: {failure.reason}\n")
     if sync.exit_code != EXIT_OK:
         stderr.write(render_summary(sync))
     problems = bool(generation.plan.skipped) or conflicts

@@ -21,15 +21,9 @@ from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 
 MAX_LENGTH = 63
-_NAME = re.compile(r"^([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]$")
 _NOT_ALLOWED = re.compile(r"[^a-z0-9_.]+")
 _SEPARATOR_RUN = re.compile(r"[-_.]*-[-_.]*")
 _HASH_LENGTH = 6
-
-
-def is_valid_name(name: str) -> bool:
-    """Backstage's rule for ``metadata.name`` (upper case allowed, as Backstage allows)."""
-    return len(name) <= MAX_LENGTH and _NAME.match(name) is not None
 
 
 def backstage_name(text: str, *, limit: int = MAX_LENGTH) -> str:

@@ -34,8 +34,8 @@ from bridge.generate.infer import (
 )
 from bridge.generate.names import NameRequest, assign_names
 from bridge.generate.templates import TemplateSet, quoted_content
+from bridge.sync.entity import MISSING_FILE
 
-MISSING = "missing"
 NO_OWNER = "no owner could be inferred"
 _STRICT = ValidationOptions(strict=True)
 # Inferred values the header comment asks reviewers to check, in this order.
@@ -129,7 +129,7 @@ def generation_plan(
     """The plan for every entity whose ``catalog.status`` is ``missing`` (see
     :func:`plan_generation`), with the repositories skipped and why."""
     templates = TemplateSet(templates_dir)
-    missing = sorted((e for e in entities if e["catalog"]["status"] == MISSING), key=_order)
+    missing = sorted((e for e in entities if e["catalog"]["status"] == MISSING_FILE), key=_order)
     names = assign_names(
         [NameRequest(_key(e), e["organization"], e["project"], e["name"]) for e in missing],
         taken=_taken_names(entities),

@@ -7,7 +7,7 @@ import asyncio
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from bridge.azure.client import AzureDevOpsClient
 from bridge.azure.stats import RequestStats
@@ -23,7 +23,6 @@ from bridge.propose.fixes import fix_catalog
 from bridge.propose.plan import (
     ADD,
     Proposal,
-    ProposedFile,
     Skipped,
     additions,
     fixable,
@@ -40,6 +39,9 @@ from bridge.propose.pullrequests import (
 from bridge.sync.engine import SyncOptions, synchronize
 from bridge.sync.entity import MISSING_FILE
 from bridge.terminal import request_log, write_notes
+
+if TYPE_CHECKING:
+    from bridge.generate.plan import GeneratedFile
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,7 +99,7 @@ def pull_request_options(profile: Profile, request: ProposeRequest) -> PullReque
 
 async def _generated_files(
     entities: Sequence[Mapping[str, Any]], profile: Profile, stats: RequestStats
-) -> tuple[Sequence[ProposedFile], list[Skipped]]:
+) -> tuple[Sequence[GeneratedFile], list[Skipped]]:
     """The catalog files generated for the repositories of ``entities`` that have none, and
     the repositories that get none, with the reason (no owner could be inferred, a template
     gives an invalid entity, the project's teams could not be read).
@@ -114,7 +116,7 @@ async def _generated_files(
         Skipped(f"{item.organization}/{item.project}/{item.repository}", item.reason)
         for item in plan.skipped
     ]
-    skipped += [Skipped(*failure.split(": ", 1)) for failure in team_failures]
+    skipped += [Skipped(failure.where, failure.reason) for failure in team_failures]
     return plan.files, skipped
 
 
@@ -238,7 +240,7 @@ def propose_command(
     verbose: bool = False,
 ) -> int:
     """``catalog-bridge propose``: returns the exit code."""
-    config = load_config(config_file, environ=environ, profiles=list(profiles) or None)
+    config = load_config(config_file, environ=environ, profiles=profiles)
     chosen = [profile for profile in config.profiles if profile.propose.enabled]
     if not chosen:
         raise UsageError(

@@ -4,52 +4,15 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any
+
+from bridge.sync.entity import FOUND, INVALID
+
+if TYPE_CHECKING:
+    from bridge.generate.plan import GeneratedFile
 
 ADD = "add"
 FIX = "fix"
-
-
-class ProvenanceLike(Protocol):
-    """Where an inferred value came from (``bridge.generate.Provenance`` fits)."""
-
-    @property
-    def value(self) -> str | None: ...
-
-    @property
-    def source(self) -> str: ...
-
-
-class ProposedFile(Protocol):
-    """A generated catalog file, as the generation library hands it over
-    (``bridge.generate.GeneratedFile`` fits this shape)."""
-
-    @property
-    def organization(self) -> str: ...
-
-    @property
-    def project(self) -> str: ...
-
-    @property
-    def repository(self) -> str: ...
-
-    @property
-    def repository_id(self) -> str: ...
-
-    @property
-    def path(self) -> str: ...
-
-    @property
-    def text(self) -> str: ...
-
-    @property
-    def entity_ref(self) -> str: ...
-
-    @property
-    def values(self) -> Mapping[str, ProvenanceLike]: ...
-
-    @property
-    def template(self) -> str: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,7 +70,7 @@ def _key(organization: str, repository_id: str) -> tuple[str, str]:
 
 
 def additions(
-    files: Iterable[ProposedFile], entities: Sequence[Mapping[str, Any]]
+    files: Iterable[GeneratedFile], entities: Sequence[Mapping[str, Any]]
 ) -> tuple[list[Proposal], list[Skipped]]:
     """One proposal per generated file, aimed at its repository's default branch.
 
@@ -159,5 +122,5 @@ def fixable(entities: Sequence[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
     return [
         entity
         for entity in entities
-        if entity["catalog"]["status"] in ("found", "invalid") and _unfit(entity) is None
+        if entity["catalog"]["status"] in (FOUND, INVALID) and _unfit(entity) is None
     ]

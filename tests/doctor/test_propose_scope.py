@@ -46,7 +46,9 @@ def test_a_read_only_token_fails_only_the_code_write_check(cloud: RunningEmulato
 
 def test_without_propose_there_is_no_code_write_check(cloud: RunningEmulator) -> None:
     report = run_doctor(make_profile(cloud.base_url, token=NO_ENTITLEMENTS_PAT))
-    assert "scope:code-write" not in by_name(checks_of(report, CONTOSO))
+    checks = by_name(checks_of(report, CONTOSO))
+    assert "scope:code-read" in checks  # the organization's scopes were probed
+    assert "scope:code-write" not in checks
 
 
 def test_a_refused_token_skips_the_code_write_check(cloud: RunningEmulator) -> None:

@@ -14,9 +14,9 @@ import git
 import pytest
 import yaml
 
+from bridge.catalog.formats import is_valid_object_name
 from bridge.catalog.validation import ValidationOptions, validate_text
 from bridge.errors import UsageError
-from bridge.generate.names import is_valid_name
 from bridge.generate.writer import LOCATION_MARKER
 from tests.generate.conftest import HOSTILE_NAMES, Served
 
@@ -144,7 +144,7 @@ def test_hostile_names_give_valid_unique_names_and_keep_the_intended_strings(
     report = json.loads(run.stdout)
     assert len(report["files"]) == len(_missing(hostile)) == 14
     names = [f["values"]["name"]["value"] for f in report["files"]]
-    assert all(is_valid_name(name) and name == name.lower() for name in names)
+    assert all(is_valid_object_name(name) and name == name.lower() for name in names)
     assert len({name.lower() for name in names}) == len(names)
     by_title: dict[str, list[str]] = {}
     for entity in _entities(tmp_path / "out"):

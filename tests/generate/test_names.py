@@ -7,12 +7,12 @@ import random
 from hypothesis import given
 from hypothesis import strategies as st
 
+from bridge.catalog.formats import is_valid_object_name
 from bridge.generate.names import (
     MAX_LENGTH,
     NameRequest,
     assign_names,
     backstage_name,
-    is_valid_name,
 )
 from tests.generate.conftest import HOSTILE_NAMES
 
@@ -20,7 +20,7 @@ from tests.generate.conftest import HOSTILE_NAMES
 @given(st.text(max_size=120))
 def test_any_text_becomes_a_valid_lower_case_name_or_nothing(text: str) -> None:
     name = backstage_name(text)
-    assert name == "" or (is_valid_name(name) and name == name.lower())
+    assert name == "" or (is_valid_object_name(name) and name == name.lower())
 
 
 def test_names_follow_backstage_rules() -> None:
@@ -31,7 +31,7 @@ def test_names_follow_backstage_rules() -> None:
     assert backstage_name("Zürich Ünïcode ☃") == "zurich-unicode"
     assert backstage_name("日本語") == ""
     long = backstage_name("x" * 62 + "-y" * 10)
-    assert len(long) <= MAX_LENGTH and is_valid_name(long)
+    assert len(long) <= MAX_LENGTH and is_valid_object_name(long)
 
 
 def _requests() -> list[NameRequest]:
@@ -47,7 +47,7 @@ def test_names_are_unique_valid_and_independent_of_order() -> None:
     requests = _requests()
     assigned = assign_names(requests, taken={"Payments-API"})
     names = [entry.name for entry in assigned.values()]
-    assert all(is_valid_name(name) and name == name.lower() for name in names)
+    assert all(is_valid_object_name(name) and name == name.lower() for name in names)
     assert len(set(names)) == len(names) == len(requests)
     assert "payments-api" not in names  # taken by an existing catalog file
     shuffled = list(requests)

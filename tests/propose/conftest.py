@@ -1,13 +1,12 @@
 """An estate to propose into, hand-made generated files, and clients of a loopback emulator.
 
-Generation is another package's job: these tests build its output by hand
-(:class:`GeneratedFile` has the shape ``bridge.generate`` hands over).
+Generation is another package's job: these tests build its output (``bridge.generate``'s
+:class:`GeneratedFile`) by hand.
 """
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator, Mapping
-from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
@@ -16,6 +15,7 @@ from bridge.azure.client import AzureDevOpsClient
 from bridge.azure.retry import RetryPolicy
 from bridge.emulator import Estate, RunningEmulator, parse_estate
 from bridge.emulator.estate import PullRequest, Repository
+from bridge.generate import GeneratedFile, Provenance
 from bridge.propose.plan import Proposal
 from bridge.secrets import Secret
 from tests.support.emulator import serving
@@ -68,29 +68,6 @@ organizations:
 """
 
 
-@dataclass(frozen=True)
-class Provenance:
-    """``bridge.generate.Provenance``'s shape."""
-
-    value: str | None
-    source: str
-
-
-@dataclass(frozen=True)
-class GeneratedFile:
-    """``bridge.generate.GeneratedFile``'s shape."""
-
-    organization: str
-    project: str
-    repository: str
-    repository_id: str
-    path: str
-    text: str
-    entity_ref: str
-    values: Mapping[str, Provenance] = field(default_factory=dict)
-    template: str = "service"
-
-
 def catalog_text(name: str, owner: str = "group:default/shop") -> str:
     """A valid generated catalog file for repository ``name``."""
     return (
@@ -121,6 +98,7 @@ def generated(entities: list[Mapping[str, Any]]) -> list[GeneratedFile]:
                 "owner": Provenance("group:default/shop", "the project's default team"),
                 "lifecycle": Provenance("production", "a commit in the last 3 months"),
             },
+            template="service",
         )
         for entity in entities
         if entity["catalog"]["status"] == "missing"

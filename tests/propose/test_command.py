@@ -16,9 +16,10 @@ from bridge.azure.stats import RequestStats
 from bridge.config import Profile, load_config
 from bridge.emulator import RunningEmulator
 from bridge.errors import EXIT_OK, ConfigError, UsageError
+from bridge.generate import GeneratedFile
 from bridge.propose import command
 from bridge.propose.command import ProposeRequest, propose_command
-from bridge.propose.plan import ProposedFile, Skipped
+from bridge.propose.plan import Skipped
 from tests.propose.conftest import (
     BRANCH,
     WEB_CATALOG,
@@ -37,7 +38,7 @@ ENV = "PROPOSE_TEST_PAT"
 def hand_made_generation(monkeypatch: pytest.MonkeyPatch) -> None:
     async def files(
         entities: Sequence[Mapping[str, Any]], profile: Profile, stats: RequestStats
-    ) -> tuple[list[ProposedFile], list[Skipped]]:
+    ) -> tuple[list[GeneratedFile], list[Skipped]]:
         return list(generated(list(entities))), []
 
     monkeypatch.setattr(command, "_generated_files", files)

@@ -5,11 +5,14 @@ from __future__ import annotations
 import io
 from pathlib import Path
 
+import pytest
 import yaml
 
+from bridge.azure.client import AzureDevOpsClient
+from bridge.azure.models import Team
 from bridge.catalog.validation import validate_text
 from bridge.emulator import RunningEmulator
-from bridge.errors import EXIT_OK
+from bridge.errors import EXIT_OK, AzureDevOpsError
 from bridge.propose.command import ProposeRequest, propose_command
 from tests.propose.conftest import BRANCH, WRITER, estate_repository, pull_requests
 
@@ -54,3 +57,32 @@ def test_missing_files_are_generated_with_their_provenance(
         assert entity["metadata"]["name"] == name
         assert entity["metadata"]["annotations"]["dev.azure.com/project-repo"] == f"Shop/{name}"
         assert entity["spec"]["owner"] == "group:default/shop-team"  # the default team
+
+
+def test_a_project_whose_teams_cannot_be_read_is_skipped_with_the_reason(
+    tmp_path: Path, emulator: RunningEmulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async def refused(client: AzureDevOpsClient, project: str) -> list[Team]:
+        raise AzureDevOpsError("teams refused", project=project, status=403)
+
+    monkeypatch.setattr(AzureDevOpsClient, "teams", refused)
+    config = tmp_path / "catalog-bridge.yaml"
+    config.write_text(
+        "profiles:\n"
+        "  - name: shop\n"
+        "    organizations: [contoso]\n"
+        f"    api_url: {emulator.base_url}/\n"
+        f"    token_env: {ENV}\n"
+        "    propose: {enabled: true}\n",
+        encoding="utf-8",
+    )
+    out = io.StringIO()
+    propose_command(
+        config_file=str(config),
+        profiles=(),
+        request=ProposeRequest(),
+        environ={ENV: WRITER},
+        stdout=out,
+        stderr=io.StringIO(),
+    )
+    assert "contoso/Shop: skipped: teams not read: teams refused (HTTP 403)\n" in out.getvalue()
