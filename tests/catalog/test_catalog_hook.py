@@ -130,8 +130,13 @@ def _run_hook(path: Path, *args: str) -> subprocess.CompletedProcess[str]:
     names, from the repository's root."""
     program, *entry = shlex.split(_manifest()["entry"])
     assert program == "catalog-bridge"
+    return _bridge(path, *entry, *args)
+
+
+def _bridge(path: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """``catalog-bridge args`` run from ``path``."""
     return subprocess.run(
-        [sys.executable, "-m", "bridge", *entry, *args],
+        [sys.executable, "-m", "bridge", *args],
         cwd=path,
         capture_output=True,
         text=True,
@@ -225,14 +230,7 @@ def test_the_hook_command_line_behaves_as_the_full_parser(repo: Path, root: str)
     _stage_mistakes(repo)
     fast = _run_hook(repo, root, "--rules", RULES)
     # Another order of the same options goes through Typer.
-    command = ["catalog", "--strict", "--staged", root, "--rules", RULES]
-    parsed = subprocess.run(
-        [sys.executable, "-m", "bridge", *command],
-        cwd=repo,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+    parsed = _bridge(repo, "catalog", "--strict", "--staged", root, "--rules", RULES)
     assert (fast.returncode, fast.stdout, fast.stderr) == (
         parsed.returncode,
         parsed.stdout,
@@ -371,13 +369,7 @@ def test_other_validation_options_do_not_reuse_the_results(repo: Path, parsed: l
 
 def test_without_cache_nothing_is_written(repo: Path) -> None:
     command = ["catalog", "catalog-info.yaml", "--staged", "--no-cache", "--rules", RULES]
-    result = subprocess.run(
-        [sys.executable, "-m", "bridge", *command],
-        cwd=repo,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+    result = _bridge(repo, *command)
     assert result.returncode == 0, result.stdout
     assert not (repo / ".git" / "catalog-bridge").exists()
 
