@@ -31,6 +31,7 @@ from bridge.catalog.validation import ValidationOptions
 from bridge.cli import app
 from bridge.gitrepo import INDEX, GitRepository
 from tests.catalog.test_hook_startup import _RUN_AND_LIST_MODULES, NOT_FOR_THE_HOOK
+from tests.support.git import git
 from tests.support.shared import CACHE_DIR, PROJECT_ROOT
 
 RULES = "Component,API,Location,Group"
@@ -63,15 +64,6 @@ API = (
 )
 
 
-def _git(path: Path, *args: str) -> None:
-    subprocess.run(
-        ["git", "-c", "user.name=t", "-c", "user.email=t@example.com", *args],
-        cwd=path,
-        check=True,
-        capture_output=True,
-    )
-
-
 def _write(path: Path, files: dict[str, str]) -> None:
     for name, text in files.items():
         (path / name).parent.mkdir(parents=True, exist_ok=True)
@@ -82,7 +74,7 @@ def _commit_catalog(path: Path, *, group: bool = True) -> Path:
     """A committed catalog: a root Location, a Group (with ``group``), two Components and a
     Location that names an API file."""
     path.mkdir()
-    _git(path, "init", "-q", "-b", "main")
+    git(path, "init", "-q", "-b", "main")
     targets = ["./components/*.yaml", "./apis/catalog-info.yaml"]
     _write(
         path,
@@ -96,8 +88,8 @@ def _commit_catalog(path: Path, *, group: bool = True) -> Path:
     )
     if group:
         _write(path, {"teams/platform.yaml": GROUP})
-    _git(path, "add", ".")
-    _git(path, "commit", "-q", "-m", "catalog")
+    git(path, "add", ".")
+    git(path, "commit", "-q", "-m", "catalog")
     return path
 
 
@@ -112,8 +104,8 @@ def _stage_mistakes(path: Path) -> None:
     then, in the working tree only, undo the dangling owner and break another file."""
     _write(path, {"components/api-copy.yaml": "# a copy\n" + _component("api")})
     _write(path, {"components/web.yaml": _component("web", owner="group:nobody")})
-    _git(path, "add", "components/api-copy.yaml", "components/web.yaml")
-    _git(path, "rm", "-q", "apis/payments.yaml")
+    git(path, "add", "components/api-copy.yaml", "components/web.yaml")
+    git(path, "rm", "-q", "apis/payments.yaml")
     _write(path, {"components/web.yaml": _component("web")})  # a fix not staged
     _write(path, {"components/api.yaml": "kind: [broken\n"})  # a mistake not staged
     _write(path, {"components/untracked.yaml": _component("web")})  # never staged
@@ -334,14 +326,14 @@ def test_a_changed_blob_is_validated_again_and_the_catalog_recomputed(
     _check(repo)
     parsed.clear()
     _write(repo, {"components/web.yaml": _component("web", owner="group:nobody")})
-    _git(repo, "add", "components/web.yaml")
+    git(repo, "add", "components/web.yaml")
     report = _check(repo)
     assert parsed == ["components/web.yaml"]
     # The dangling reference depends on other files: recomputed, not cached.
     assert "group:default/nobody" in report
     # Renaming the Group makes the owners of unchanged (cached) files dangle.
     _write(repo, {"teams/platform.yaml": GROUP.replace("name: platform", "name: platforms")})
-    _git(repo, "add", "teams/platform.yaml")
+    git(repo, "add", "teams/platform.yaml")
     parsed.clear()
     report = _check(repo)
     assert parsed == ["teams/platform.yaml"]
