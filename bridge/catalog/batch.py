@@ -7,12 +7,15 @@ import gc
 import itertools
 import os
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 from bridge.catalog.placeholders import PlaceholderContext
 from bridge.catalog.problems import DocumentReport, FileReport
 from bridge.catalog.sources import Source, read
 from bridge.catalog.validation import ValidationOptions, validate_text
+
+if TYPE_CHECKING:
+    from concurrent.futures import Future, ProcessPoolExecutor
 
 # Below this many files a process pool costs more than it saves (a pre-commit hook run).
 PARALLEL_THRESHOLD = 200
@@ -58,6 +61,18 @@ def default_jobs() -> int:
         return os.cpu_count() or 1
 
 
+def process_pool(jobs: int) -> ProcessPoolExecutor:
+    """A pool of ``jobs`` worker processes, forked where the platform can: fork shares the
+    already-imported validator with the workers, so they cost no start-up."""
+    # Imported here: a hook run on a few files should not pay for them.
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    methods = multiprocessing.get_all_start_methods()
+    context = multiprocessing.get_context("fork" if "fork" in methods else None)
+    return ProcessPoolExecutor(max_workers=jobs, mp_context=context)
+
+
 def validate_sources(
     sources: Iterable[Source],
     options: ValidationOptions,
@@ -77,18 +92,11 @@ def validate_sources(
         for source in itertools.chain(first, pending):
             yield transform(validate_source(source, options))
         return
-    # Imported here: a hook run on a few files should not pay for them.
-    import multiprocessing
-    from concurrent.futures import Future, ProcessPoolExecutor
-
-    methods = multiprocessing.get_all_start_methods()
-    # fork shares the already-imported validator with the workers: no start-up cost.
-    context = multiprocessing.get_context("fork" if "fork" in methods else None)
     # What is imported by now lives as long as the process: keep the collector from walking
     # it again in every worker (which would also copy the shared memory pages).
     gc.freeze()
     try:
-        with ProcessPoolExecutor(max_workers=jobs, mp_context=context) as pool:
+        with process_pool(jobs) as pool:
             queued: collections.deque[Future[list[T]]] = collections.deque()
             everything = itertools.chain(first, pending)
             # Work starts with the first chunk while the rest of the tree is still listed.

@@ -22,6 +22,7 @@ from bridge.catalog.processing.rules import KindRule, parse_rules
 from bridge.catalog.reader import FolderReader
 from bridge.errors import UsageError
 from bridge.gitrepo import INDEX, GitRepository
+from tests.support.git import git
 
 TREES = Path(__file__).parents[1] / "fixtures" / "catalogs"
 WIDE = "Component,API,Location,Group,System,Domain,User,Widget,Resource=database"
@@ -225,16 +226,6 @@ def test_target_without_leading_dot_resolves_against_the_working_directory() -> 
 
 
 # -- reading at a git ref ------------------------------------------------------------------------
-def git(folder: Path, *args: str) -> str:
-    return subprocess.run(
-        ["git", "-c", "user.name=t", "-c", "user.email=t@example.com", *args],
-        cwd=folder,
-        check=True,
-        capture_output=True,
-        text=True,
-    ).stdout
-
-
 @pytest.fixture
 def repo(tmp_path: Path) -> Path:
     folder = tmp_path / "repo"

@@ -31,6 +31,7 @@ from bridge.catalog.validation import ValidationOptions
 from bridge.cli import app
 from bridge.gitrepo import INDEX, GitRepository
 from tests.catalog.test_hook_startup import _RUN_AND_LIST_MODULES, NOT_FOR_THE_HOOK
+from tests.support.git import git
 from tests.support.shared import CACHE_DIR, PROJECT_ROOT
 
 RULES = "Component,API,Location,Group"
@@ -63,15 +64,6 @@ API = (
 )
 
 
-def _git(path: Path, *args: str) -> None:
-    subprocess.run(
-        ["git", "-c", "user.name=t", "-c", "user.email=t@example.com", *args],
-        cwd=path,
-        check=True,
-        capture_output=True,
-    )
-
-
 def _write(path: Path, files: dict[str, str]) -> None:
     for name, text in files.items():
         (path / name).parent.mkdir(parents=True, exist_ok=True)
@@ -82,7 +74,7 @@ def _commit_catalog(path: Path, *, group: bool = True) -> Path:
     """A committed catalog: a root Location, a Group (with ``group``), two Components and a
     Location that names an API file."""
     path.mkdir()
-    _git(path, "init", "-q", "-b", "main")
+    git(path, "init", "-q", "-b", "main")
     targets = ["./components/*.yaml", "./apis/catalog-info.yaml"]
     _write(
         path,
@@ -96,8 +88,8 @@ def _commit_catalog(path: Path, *, group: bool = True) -> Path:
     )
     if group:
         _write(path, {"teams/platform.yaml": GROUP})
-    _git(path, "add", ".")
-    _git(path, "commit", "-q", "-m", "catalog")
+    git(path, "add", ".")
+    git(path, "commit", "-q", "-m", "catalog")
     return path
 
 
@@ -112,8 +104,8 @@ def _stage_mistakes(path: Path) -> None:
     then, in the working tree only, undo the dangling owner and break another file."""
     _write(path, {"components/api-copy.yaml": "# a copy\n" + _component("api")})
     _write(path, {"components/web.yaml": _component("web", owner="group:nobody")})
-    _git(path, "add", "components/api-copy.yaml", "components/web.yaml")
-    _git(path, "rm", "-q", "apis/payments.yaml")
+    git(path, "add", "components/api-copy.yaml", "components/web.yaml")
+    git(path, "rm", "-q", "apis/payments.yaml")
     _write(path, {"components/web.yaml": _component("web")})  # a fix not staged
     _write(path, {"components/api.yaml": "kind: [broken\n"})  # a mistake not staged
     _write(path, {"components/untracked.yaml": _component("web")})  # never staged
@@ -130,8 +122,13 @@ def _run_hook(path: Path, *args: str) -> subprocess.CompletedProcess[str]:
     names, from the repository's root."""
     program, *entry = shlex.split(_manifest()["entry"])
     assert program == "catalog-bridge"
+    return _bridge(path, *entry, *args)
+
+
+def _bridge(path: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """``catalog-bridge args`` run from ``path``."""
     return subprocess.run(
-        [sys.executable, "-m", "bridge", *entry, *args],
+        [sys.executable, "-m", "bridge", *args],
         cwd=path,
         capture_output=True,
         text=True,
@@ -225,14 +222,7 @@ def test_the_hook_command_line_behaves_as_the_full_parser(repo: Path, root: str)
     _stage_mistakes(repo)
     fast = _run_hook(repo, root, "--rules", RULES)
     # Another order of the same options goes through Typer.
-    command = ["catalog", "--strict", "--staged", root, "--rules", RULES]
-    parsed = subprocess.run(
-        [sys.executable, "-m", "bridge", *command],
-        cwd=repo,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+    parsed = _bridge(repo, "catalog", "--strict", "--staged", root, "--rules", RULES)
     assert (fast.returncode, fast.stdout, fast.stderr) == (
         parsed.returncode,
         parsed.stdout,
@@ -336,14 +326,14 @@ def test_a_changed_blob_is_validated_again_and_the_catalog_recomputed(
     _check(repo)
     parsed.clear()
     _write(repo, {"components/web.yaml": _component("web", owner="group:nobody")})
-    _git(repo, "add", "components/web.yaml")
+    git(repo, "add", "components/web.yaml")
     report = _check(repo)
     assert parsed == ["components/web.yaml"]
     # The dangling reference depends on other files: recomputed, not cached.
     assert "group:default/nobody" in report
     # Renaming the Group makes the owners of unchanged (cached) files dangle.
     _write(repo, {"teams/platform.yaml": GROUP.replace("name: platform", "name: platforms")})
-    _git(repo, "add", "teams/platform.yaml")
+    git(repo, "add", "teams/platform.yaml")
     parsed.clear()
     report = _check(repo)
     assert parsed == ["teams/platform.yaml"]
@@ -371,13 +361,7 @@ def test_other_validation_options_do_not_reuse_the_results(repo: Path, parsed: l
 
 def test_without_cache_nothing_is_written(repo: Path) -> None:
     command = ["catalog", "catalog-info.yaml", "--staged", "--no-cache", "--rules", RULES]
-    result = subprocess.run(
-        [sys.executable, "-m", "bridge", *command],
-        cwd=repo,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+    result = _bridge(repo, *command)
     assert result.returncode == 0, result.stdout
     assert not (repo / ".git" / "catalog-bridge").exists()
 

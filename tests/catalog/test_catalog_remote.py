@@ -26,23 +26,38 @@ def emulator() -> Iterator[RunningEmulator]:
         yield start()
 
 
-def _catalog(
-    emulator: RunningEmulator, cache: Path, token: str
+def _bridge(
+    cache: Path, token: str, *args: str, cwd: Path | None = None
 ) -> subprocess.CompletedProcess[str]:
-    url = f"{emulator.base_url}/contoso/Payments/_git/payments-api"
+    """``catalog-bridge args`` with the user's cache in ``cache`` and ``token`` in ENV."""
     environment = {**os.environ, "XDG_CACHE_HOME": str(cache), ENV: token}
     for variable in ("GITHUB_ACTIONS", "TF_BUILD"):
         environment.pop(variable, None)
     return subprocess.run(
-        [
-            *(sys.executable, "-m", "bridge", "catalog", "catalog-info.yaml", "--repo", url),
-            *("--token-env", ENV, "--format", "json"),
-        ],
+        [sys.executable, "-m", "bridge", *args],
+        cwd=cwd,
         capture_output=True,
         text=True,
         env=environment,
         check=False,
     )
+
+
+def _catalog(
+    emulator: RunningEmulator, cache: Path, token: str
+) -> subprocess.CompletedProcess[str]:
+    url = f"{emulator.base_url}/contoso/Payments/_git/payments-api"
+    command = [
+        "catalog",
+        "catalog-info.yaml",
+        "--repo",
+        url,
+        "--token-env",
+        ENV,
+        "--format",
+        "json",
+    ]
+    return _bridge(cache, token, *command)
 
 
 def test_a_remote_catalog_is_fetched_and_processed(
@@ -94,17 +109,7 @@ def _profile(folder: Path, emulator: RunningEmulator, catalog: str) -> Path:
 def _by_profile(
     folder: Path, config: Path, *extra: str, token: str = ADMIN
 ) -> subprocess.CompletedProcess[str]:
-    environment = {**os.environ, "XDG_CACHE_HOME": str(folder / "cache"), ENV: token}
-    for variable in ("GITHUB_ACTIONS", "TF_BUILD"):
-        environment.pop(variable, None)
-    return subprocess.run(
-        [sys.executable, "-m", "bridge", "catalog", "--config", str(config), *extra],
-        cwd=folder,
-        capture_output=True,
-        text=True,
-        env=environment,
-        check=False,
-    )
+    return _bridge(folder / "cache", token, "catalog", "--config", str(config), *extra, cwd=folder)
 
 
 def test_a_profile_names_the_catalog_its_rules_and_its_token(

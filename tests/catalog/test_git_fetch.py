@@ -27,6 +27,7 @@ from bridge.gitrepo import GitRepository, fetch_into_cache, local_or_fetched
 from bridge.secrets import Secret
 from tests.emulator.conftest import ADMIN, API, REVOKED, auth, estate_file
 from tests.support.emulator import CATALOG, serving
+from tests.support.git import git
 from tests.support.secrets import assert_no_secrets, secret_forms
 
 GIT_PATH = "/contoso/Payments/_git/payments-api"
@@ -220,28 +221,11 @@ def test_plain_http_to_another_host_is_refused_before_any_request(cache: Path) -
 def test_a_local_path_is_read_in_place_without_network(tmp_path: Path, cache: Path) -> None:
     folder = tmp_path / "catalog"
     folder.mkdir()
-    for args in (
-        ["init", "-q", "-b", "trunk"],
-        [
-            "-c",
-            "user.name=t",
-            "-c",
-            "user.email=t@example.com",
-            "commit",
-            "-q",
-            "--allow-empty",
-            "-m",
-            "x",
-        ],
-    ):
-        subprocess.run(["git", *args], cwd=folder, check=True, capture_output=True)
+    git(folder, "init", "-q", "-b", "trunk")
+    git(folder, "commit", "-q", "--allow-empty", "-m", "x")
     (folder / "catalog-info.yaml").write_text("kind: Location\n")
-    subprocess.run(["git", "add", "."], cwd=folder, check=True)
-    subprocess.run(
-        ["git", "-c", "user.name=t", "-c", "user.email=t@example.com", "commit", "-qm", "y"],
-        cwd=folder,
-        check=True,
-    )
+    git(folder, "add", ".")
+    git(folder, "commit", "-qm", "y")
     # No proxy or server exists for these settings: any network use would fail.
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("HTTPS_PROXY", "http://127.0.0.1:9")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import subprocess
 from pathlib import Path
 
 import pytest
@@ -12,16 +11,7 @@ from bridge.catalog.gitreader import GitTreeReader
 from bridge.catalog.reader import FolderReader, join
 from bridge.errors import UsageError
 from bridge.gitrepo import INDEX, GitRepository
-
-
-def git(folder: Path, *args: str) -> str:
-    return subprocess.run(
-        ["git", "-c", "user.name=t", "-c", "user.email=t@example.com", *args],
-        cwd=folder,
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout.strip()
+from tests.support.git import git
 
 
 def write(folder: Path, path: str, text: str) -> None:

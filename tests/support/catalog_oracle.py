@@ -3,9 +3,6 @@
 
 from __future__ import annotations
 
-import json
-import subprocess
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -15,7 +12,7 @@ from bridge.catalog.processing.model import ProcessingOptions
 from bridge.catalog.processing.output import json_lines
 from bridge.catalog.processing.rules import DEFAULT_RULES, parse_rules
 from bridge.catalog.reader import FolderReader
-from tests.support.node import install_folder
+from tests.support.node import install_folder, run_ndjson
 from tests.support.shared import shared_path
 
 
@@ -77,21 +74,8 @@ class CatalogOracle:
         Node runs in the root file's folder: targets without a leading ``.`` resolve there.
         """
         flags = ["--absolute-paths", *(["--rules", rules] if rules else [])]
-        # The oracle ends with process.exit(): collect its output in a file, not a pipe.
-        with tempfile.TemporaryFile(mode="w+", encoding="utf-8") as output:
-            result = subprocess.run(
-                ["node", str(self.folder / "catalog-oracle.mjs"), str(root_file), *flags],
-                cwd=root_file.parent,
-                stdout=output,
-                stderr=subprocess.PIPE,
-                text=True,
-                timeout=300,
-                check=False,
-            )
-            if result.returncode not in (0, 1):
-                raise RuntimeError(f"oracle failed ({result.returncode}): {result.stderr[-2000:]}")
-            output.seek(0)
-            return [json.loads(line) for line in output if line.strip()]
+        script = str(self.folder / "catalog-oracle.mjs")
+        return run_ndjson([script, str(root_file), *flags], timeout=300, cwd=root_file.parent)
 
 
 def install_catalog_oracle() -> CatalogOracle:

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import fcntl
 import hashlib
+import json
 import shutil
 import subprocess
+import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -73,3 +76,25 @@ def install_package(spec: str, name: str) -> Path:
             _npm(["install", "--prefix", str(target), spec], target)
             (target / ".installed").touch()
     return target
+
+
+def run_ndjson(args: list[str], *, timeout: float, cwd: Path | None = None) -> list[dict[str, Any]]:
+    """The JSON lines a ``node`` script prints (exit code 0 or 1; any other fails).
+
+    The oracles end with process.exit(), which can cut off output still queued for a pipe;
+    Node writes to files synchronously, so the output is collected in a file.
+    """
+    with tempfile.TemporaryFile(mode="w+", encoding="utf-8") as output:
+        result = subprocess.run(
+            ["node", *args],
+            cwd=cwd,
+            stdout=output,
+            stderr=subprocess.PIPE,
+            text=True,
+            timeout=timeout,
+            check=False,
+        )
+        if result.returncode not in (0, 1):
+            raise RuntimeError(f"oracle failed ({result.returncode}): {result.stderr[-2000:]}")
+        output.seek(0)
+        return [json.loads(line) for line in output if line.strip()]

@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-import json
-import subprocess
-import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from tests.support.node import install_folder
+from tests.support.node import install_folder, run_ndjson
 from tests.support.shared import shared_path
 
 
@@ -24,21 +21,9 @@ class Oracle:
         """One JSON object per document of ``files`` (many files per node process)."""
         if not files:
             return []
-        # The oracle ends with process.exit(), which can cut off output still queued for a
-        # pipe; Node writes to files synchronously, so collect the output in a file.
-        with tempfile.TemporaryFile(mode="w+", encoding="utf-8") as output:
-            result = subprocess.run(
-                ["node", str(self.folder / "validate.mjs"), *flags, *map(str, files)],
-                stdout=output,
-                stderr=subprocess.PIPE,
-                text=True,
-                timeout=600,
-                check=False,
-            )
-            if result.returncode not in (0, 1):
-                raise RuntimeError(f"oracle failed ({result.returncode}): {result.stderr[-2000:]}")
-            output.seek(0)
-            return [json.loads(line) for line in output if line.strip()]
+        return run_ndjson(
+            [str(self.folder / "validate.mjs"), *flags, *map(str, files)], timeout=600
+        )
 
 
 def install_oracle() -> Oracle:

@@ -19,9 +19,9 @@ from collections import deque
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from bridge.catalog.batch import PARALLEL_THRESHOLD, default_jobs
+from bridge.catalog.batch import PARALLEL_THRESHOLD, default_jobs, process_pool
 from bridge.catalog.placeholders import PlaceholderContext
 from bridge.catalog.problems import ERROR, WARNING, DocumentReport, Problem
 from bridge.catalog.processing.cache import ParseCache, dumps, fingerprint
@@ -43,6 +43,9 @@ from bridge.catalog.processing.rules import allowed
 from bridge.catalog.reader import CatalogReader
 from bridge.catalog.sources import matches
 from bridge.catalog.validation import validate_text
+
+if TYPE_CHECKING:
+    from concurrent.futures import Future
 
 _ANNOTATION_LOCATION = "backstage.io/managed-by-location"
 _ANNOTATION_ORIGIN = "backstage.io/managed-by-origin-location"
@@ -163,13 +166,8 @@ class _Engine:
         if jobs <= 1 or len(paths) < PARALLEL_THRESHOLD or self.options.local_placeholders:
             self.reader.prefetch(paths, max_bytes)
             return
-        import multiprocessing
-        from concurrent.futures import Future, ProcessPoolExecutor
-
-        methods = multiprocessing.get_all_start_methods()
-        context = multiprocessing.get_context("fork" if "fork" in methods else None)
         chunk = min(_CHUNK, -(-len(paths) // (jobs * 4)))
-        with ProcessPoolExecutor(max_workers=jobs, mp_context=context) as pool:
+        with process_pool(jobs) as pool:
             pending: list[Future[bytes]] = []
             start, size = 0, _READ_BATCH
             while start < len(paths):
