@@ -160,12 +160,10 @@ def compute_report(
     previous: Mapping[str, Entity],
     current: Iterable[Entity],
     failed: Sequence[FailedScope] = (),
-    *,
-    has_previous: bool | None = None,
 ) -> Report:
     """Compare ``current`` (what is published, stale entities included) with ``previous``
     (the previous run's entities within this run's scope, by entity key)."""
-    comparison = Comparison(previous, has_previous=has_previous)
+    comparison = Comparison(previous)
     for entity in current:
         comparison.add(entity)
     return comparison.finish(failed)
@@ -174,12 +172,9 @@ def compute_report(
 class Comparison:
     """:func:`compute_report` one entity at a time, so that the entities need not be kept."""
 
-    def __init__(self, previous: Mapping[str, Entity], *, has_previous: bool | None = None) -> None:
+    def __init__(self, previous: Mapping[str, Entity]) -> None:
         self.previous = previous
-        self.report = Report(
-            previous=len(previous),
-            has_previous=bool(previous) if has_previous is None else has_previous,
-        )
+        self.report = Report(previous=len(previous), has_previous=bool(previous))
         self.seen: set[str] = set()  # the keys of the entities added
 
     def add(self, entity: Entity) -> None:
