@@ -45,9 +45,6 @@ from bridge.errors import (
 )
 from bridge.secrets import Secret, redact, register
 
-if sys.platform != "win32":
-    import fcntl
-
 INDEX = ":"
 """The ref meaning the staged index (what ``git commit`` would record)."""
 
@@ -336,7 +333,7 @@ def fetch_into_cache(
     git_remote = _Remote(remote, _authorization(secret) if secret else None, ca_file, timeout)
     root = cache_dir if cache_dir is not None else user_cache_dir() / "git"
     target = root / hashlib.sha256(remote.encode()).hexdigest()
-    with _exclusive(target.with_name(f"{target.name}.lock")):
+    with _exclusive(target):
         if not (target / "HEAD").exists():
             git_remote.run("init", "--bare", "--quiet", str(target))
         git_dir = f"--git-dir={target}"
@@ -483,17 +480,17 @@ def _git_reason(stderr: str) -> str:
 
 
 @contextlib.contextmanager
-def _exclusive(path: Path) -> Iterator[None]:
-    """Hold an exclusive lock on ``path`` (created if missing), waiting for any holder.
+def _exclusive(target: Path) -> Iterator[None]:
+    """Hold the exclusive lock on the cached repository ``target`` (its sidecar,
+    :func:`bridge.sync.lock.lock_file`), waiting for any holder."""
+    from bridge.sync.lock import lock_file  # the hooks, which read trees, never fetch
 
-    The file stays: removing it would let a waiting process lock a file nobody else sees.
-    """
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        handle = open(path, "a+b")  # noqa: SIM115 - closed below, after the body ran
+        target.parent.mkdir(parents=True, exist_ok=True)
+        lock = lock_file(target, wait=True)
     except OSError as error:
-        raise UsageError(f"cannot use the git cache {path.parent}: {error.strerror}") from None
-    with handle:
-        if sys.platform != "win32":  # flock is POSIX; elsewhere fetches are not serialised
-            fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
+        raise UsageError(f"cannot use the git cache {target.parent}: {error.strerror}") from None
+    try:
         yield
+    finally:
+        lock.release()

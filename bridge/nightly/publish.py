@@ -25,12 +25,12 @@ from bridge.nightly.guards import (
     timestamp,
 )
 from bridge.nightly.junit import render_junit
-from bridge.nightly.previous import Entity, PreviousEntities, entity_key, load_previous
+from bridge.nightly.previous import Entity, PreviousEntities, load_previous
 from bridge.nightly.report import (
     REPORT_FORMATS,
+    Comparison,
     FailedScope,
     Report,
-    compute_report,
     render_oneline,
 )
 from bridge.nightly.shard import Scope
@@ -83,7 +83,9 @@ class Publication:
             everything = self._replaced(readable)
         self.previous = {key: e for key, e in everything.items() if scope.covers(e)}
         self.started = timestamp(options.started or datetime.now(UTC))
-        self.entities: list[Entity] = []
+        # The report is computed as the entities pass; only the JUnit file lists them all.
+        self._comparison = Comparison(self.previous)
+        self._junit: list[Entity] | None = [] if options.junit is not None else None
 
     def _replaced(self, readable: bool) -> dict[str, Entity]:
         """The entities of the output about to be replaced: the previous run's by default.
@@ -98,14 +100,15 @@ class Publication:
             return {}
 
     def read(self, entity: Entity) -> Entity:
-        """Stamp an entity read this run (``stale``, ``synced_at``) and keep it for the
+        """Stamp an entity read this run (``stale``, ``synced_at``) and count it in the
         report."""
-        self.entities.append(stamp(entity, self.previous, self.started))
-        return entity
+        return self.keep(stamp(entity, self.previous, self.started))
 
     def keep(self, entity: Entity) -> Entity:
-        """Keep an entity already stamped (a shard's) for the report."""
-        self.entities.append(entity)
+        """Count an entity already stamped (a shard's) in the report."""
+        self._comparison.add(entity)
+        if self._junit is not None:
+            self._junit.append(entity)
         return entity
 
     def conclude(
@@ -117,18 +120,17 @@ class Publication:
         """Carry stale entities over (through ``write``), compute the report, apply the
         shrink guard and write the report and JUnit files. ``catalogs``: the outcomes of
         the catalog repositories (``backstage.catalog``) the report lists."""
-        read = {entity_key(entity) for entity in self.entities}
-        stale, failed = carry_stale(self.previous, read, failures)
+        stale, failed = carry_stale(self.previous, set(self._comparison.seen), failures)
         for entity in stale:
             write(self.keep(entity))
-        report = compute_report(self.previous, self.entities, failed)
+        report = self._comparison.finish(failed)
         report.catalogs = [dict(catalog) for catalog in catalogs]
         options = self.options
         refused = None
         try:
             check_shrink(
                 len(self.previous),
-                len(self.entities),
+                report.current,
                 options.max_shrink,
                 accept=options.accept_shrink,
                 where=self.output or "standard output",
@@ -138,8 +140,8 @@ class Publication:
         if options.report is not None:
             text = REPORT_FORMATS[options.report_format](report)
             write_text_atomically(options.report, text)
-        if options.junit is not None:
-            write_text_atomically(options.junit, render_junit(self.entities, report.failed))
+        if options.junit is not None and self._junit is not None:
+            write_text_atomically(options.junit, render_junit(self._junit, report.failed))
         matched = fail_on_matches(report, options.fail_on or DEFAULT_FAIL_ON)
         if options.fail_on is not None and not options.fail_on:
             matched = []

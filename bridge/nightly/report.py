@@ -160,33 +160,41 @@ def compute_report(
     previous: Mapping[str, Entity],
     current: Iterable[Entity],
     failed: Sequence[FailedScope] = (),
-    *,
-    has_previous: bool | None = None,
 ) -> Report:
     """Compare ``current`` (what is published, stale entities included) with ``previous``
     (the previous run's entities within this run's scope, by entity key)."""
-    report = Report(
-        previous=len(previous),
-        has_previous=bool(previous) if has_previous is None else has_previous,
-        failed=list(failed),
-    )
-    seen = set()
+    comparison = Comparison(previous)
     for entity in current:
+        comparison.add(entity)
+    return comparison.finish(failed)
+
+
+class Comparison:
+    """:func:`compute_report` one entity at a time, so that the entities need not be kept."""
+
+    def __init__(self, previous: Mapping[str, Entity]) -> None:
+        self.previous = previous
+        self.report = Report(previous=len(previous), has_previous=bool(previous))
+        self.seen: set[str] = set()  # the keys of the entities added
+
+    def add(self, entity: Entity) -> None:
+        """Compare one entity of ``current`` with its previous one."""
+        report = self.report
         report.current += 1
         key = entity_key(entity)
-        seen.add(key)
+        self.seen.add(key)
         if entity.get("stale"):
-            continue  # not read this run: nothing about it is news
+            return  # not read this run: nothing about it is news
         where = place(entity)
         if _status(entity) == "unreadable" or entity.get("unavailable"):
             report.unreadable.append(where)
-        before = previous.get(key)
+        before = self.previous.get(key)
         if before is None:
             # A first run adds everything: that is no news.
             if report.has_previous:
                 report.added.append(where)
                 report.new_problems += _problems(entity).values()
-            continue
+            return
         if before["project"] != entity["project"]:
             report.moved.append(Move(place(before), where))
         elif before["name"] != entity["name"]:
@@ -208,10 +216,16 @@ def compute_report(
         old_problems, new_problems = _problems(before), _problems(entity)
         report.new_problems += [p for k, p in new_problems.items() if k not in old_problems]
         report.fixed_problems += [p for k, p in old_problems.items() if k not in new_problems]
-    report.removed = sorted(
-        (place(entity) for key, entity in previous.items() if key not in seen), key=str.casefold
-    )
-    return report
+
+    def finish(self, failed: Sequence[FailedScope] = ()) -> Report:
+        """The report, once every entity was added: with what is gone, and ``failed``."""
+        report = self.report
+        report.failed = list(failed)
+        report.removed = sorted(
+            (place(e) for key, e in self.previous.items() if key not in self.seen),
+            key=str.casefold,
+        )
+        return report
 
 
 # --- Rendering ---------------------------------------------------------------------------

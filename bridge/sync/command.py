@@ -81,53 +81,37 @@ def run_sync(
     shard = options.shard or Shard()
     scope = Scope(frozenset(p.name for p in config.profiles), options.organizations, shard)
     write_notes(config.notes, stderr)
-    state = state or config.state.path
     line = None
     if progress:
         from bridge.progress import ProgressBar  # rich: only when a bar is drawn
 
         line = ProgressBar(stderr)
     with contextlib.ExitStack() as stack:
-        state_run = None
-        if state is not None:
-            from bridge.state.run import StateRun
-            from bridge.state.store import StateStore
-
-            store = stack.enter_context(StateStore.open(state))
-            # The previous entities are read before this run records its own.
-            nightly = replace(nightly, store=nightly.store or store)
-            state_run = StateRun.begin(
-                store,
-                config.profiles,
-                full=full,
-                full_refresh_days=config.state.full_refresh_days,
-                now=datetime.now(UTC),
-                developers_days=options.developers_days,
-            )
+        if line is not None:
+            stack.callback(line.finish)
+        state_run = _begin_state(stack, state, config, options, full=full)
+        if state_run is not None:
+            nightly = replace(nightly, store=nightly.store or state_run.store)
         publication = Publication(nightly, scope, output, readable=output_format != "table")
-        try:
-            with open_sink(output_format, output) as sink:
-                sync = synchronize(
-                    config.profiles,
-                    options,
-                    lambda entity: sink.write(publication.read(entity)),
-                    progress=line,
-                    state=state_run,
-                )
-                result = run_cancellable(sync)
-                failed = [
-                    FailedScope(f.profile, f.organization, f.project, f.error.detail())
-                    for f in result.failures
-                ]
-                catalogs = [outcome.as_json() for outcome in result.catalogs]
-                conclusion = publication.conclude(failed, sink.write, catalogs)
-                if result.synced_nothing or conclusion.refused is not None:
-                    # Keep the previous output rather than replace it with an empty or
-                    # shrunk one.
-                    sink.abort()
-        finally:
-            if line is not None:
-                line.finish()
+        with open_sink(output_format, output) as sink:
+            sync = synchronize(
+                config.profiles,
+                options,
+                lambda entity: sink.write(publication.read(entity)),
+                progress=line,
+                state=state_run,
+            )
+            result = run_cancellable(sync)
+            failed = [
+                FailedScope(f.profile, f.organization, f.project, f.error.detail())
+                for f in result.failures
+            ]
+            catalogs = [outcome.as_json() for outcome in result.catalogs]
+            conclusion = publication.conclude(failed, sink.write, catalogs)
+            if result.synced_nothing or conclusion.refused is not None:
+                # Keep the previous output rather than replace it with an empty or shrunk one.
+                sink.abort()
+        # Recorded once the output is published: a run whose output failed is not finished.
         if state_run is not None:
             _finish(state_run, result)
     if result.synced_nothing or nightly.fail_on is None:
@@ -152,6 +136,32 @@ def run_sync(
     if options.shard is not None and output not in (None, STDOUT) and not result.synced_nothing:
         write_manifest(output, options.shard, scope, conclusion.report.failed)
     return SyncRun(result, code)
+
+
+def _begin_state(
+    stack: contextlib.ExitStack[bool | None],
+    path: Path | None,
+    config: Config,
+    options: SyncOptions,
+    *,
+    full: bool,
+) -> StateRun | None:
+    """Open the state database at ``path`` (else the configuration's ``state.path``; none:
+    no state) on ``stack``, and record the start of the run there."""
+    path = path or config.state.path
+    if path is None:
+        return None
+    from bridge.state.run import StateRun
+    from bridge.state.store import StateStore
+
+    return StateRun.begin(
+        stack.enter_context(StateStore.open(path)),
+        config.profiles,
+        full=full,
+        full_refresh_days=config.state.full_refresh_days,
+        now=datetime.now(UTC),
+        developers_days=options.developers_days,
+    )
 
 
 def _finish(state_run: StateRun, result: SyncResult) -> None:

@@ -14,6 +14,7 @@ however it dies, so a killed run never leaves a file locked. Where ``fcntl`` doe
 
 from __future__ import annotations
 
+import itertools
 import os
 import sys
 from contextlib import suppress
@@ -49,17 +50,20 @@ class FileLock:
         os.close(descriptor)
 
 
-def lock_file(path: Path, *, purpose: str = "write") -> FileLock:
+def lock_file(path: Path, *, purpose: str = "write", wait: bool = False) -> FileLock:
     """Lock ``path`` for this process, or raise :class:`LockedError` at once if another run
-    holds it (never waits). ``purpose`` completes the message: "cannot {purpose} PATH".
+    holds it; ``wait``: wait for the holder instead. ``purpose`` completes the message:
+    "cannot {purpose} PATH".
 
     Operating-system failures (a missing or read-only folder) raise ``OSError``.
     """
     lock_path = sidecar(path)
-    for _ in range(_ATTEMPTS):
+    # A waiting run starts over once per holder that released (and removed) the sidecar it
+    # waited on, so it has no bound on its rounds.
+    for _ in itertools.count() if wait else range(_ATTEMPTS):
         descriptor = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o644)
         try:
-            if not _try_lock(descriptor):
+            if not _try_lock(descriptor, wait=wait):
                 holder = _holder(descriptor)
                 raise LockedError(
                     f"cannot {purpose} {path}: another catalog-bridge run{holder} is writing "
@@ -78,15 +82,15 @@ def lock_file(path: Path, *, purpose: str = "write") -> FileLock:
 
 if sys.platform == "win32":  # pragma: no cover - no flock: nothing is locked
 
-    def _try_lock(descriptor: int) -> bool:
+    def _try_lock(descriptor: int, *, wait: bool) -> bool:
         return True
 
 else:
     import fcntl
 
-    def _try_lock(descriptor: int) -> bool:
+    def _try_lock(descriptor: int, *, wait: bool) -> bool:
         try:
-            fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            fcntl.flock(descriptor, fcntl.LOCK_EX if wait else fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             return False
         return True

@@ -4,18 +4,20 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 import pytest
 
 from bridge.errors import EXIT_LOCKED, LockedError, exit_code_for
-from bridge.sync.lock import lock_file, sidecar
+from bridge.sync.lock import FileLock, lock_file, sidecar
 
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="flock locks")
 
 # Another process holding the lock on argv[1] until its standard input closes.
 HOLDER = """\
 import sys
+import threading
 from pathlib import Path
 from bridge.sync.lock import lock_file
 held = lock_file(Path(sys.argv[1]))
@@ -81,3 +83,21 @@ def test_within_one_process_a_second_lock_is_refused_too(tmp_path: Path) -> None
         lock_file(path, purpose="update")
     held.release()
     lock_file(path, purpose="update").release()
+
+
+def test_a_waiting_lock_is_taken_once_the_holder_releases(tmp_path: Path) -> None:
+    path = tmp_path / "cache"
+    held = lock_file(path)
+    taken: list[FileLock] = []
+    waiter = threading.Thread(target=lambda: taken.append(lock_file(path, wait=True)))
+    waiter.start()
+    waiter.join(timeout=0.2)
+    assert taken == []  # still waiting: the lock is held
+    held.release()  # removes the sidecar the waiter waits on: it starts over on a new one
+    waiter.join(timeout=30)
+    assert len(taken) == 1
+    assert sidecar(path).exists()
+    with pytest.raises(LockedError):
+        lock_file(path)
+    taken[0].release()
+    assert not sidecar(path).exists()
