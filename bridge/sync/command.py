@@ -241,7 +241,7 @@ def sync_command(
     """``catalog-bridge sync``: returns the exit code. ``quiet``, ``progress``, ``state``,
     ``full`` and ``nightly``: see :func:`run_sync`; ``verbose`` logs every request to
     ``stderr``."""
-    config = load_config(config_file, environ=environ, profiles=list(profiles) or None)
+    config = load_config(config_file, environ=environ, profiles=profiles)
     options = replace(options, organizations=config.organization_filter(options.organizations))
     with request_log(stderr if verbose else None):
         return run_sync(
