@@ -21,8 +21,9 @@ from tests.integration.conftest import (
 
 pytestmark = pytest.mark.anyio
 
-# Every answer takes a while, so that requests the client lets through overlap at the server.
-SLOW = EmulatorOptions(faults=FaultOptions(latency_ms=25))
+# Every answer takes a while, so that requests the client lets through overlap at the server:
+# long enough that a busy machine, slow to send the next request, still sees them overlap.
+SLOW = EmulatorOptions(faults=FaultOptions(latency_ms=100))
 
 
 @pytest.fixture
