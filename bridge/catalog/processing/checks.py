@@ -4,23 +4,11 @@ no Location reaches, and references that differ from their target only in case."
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
 
 from bridge.catalog.problems import WARNING
 from bridge.catalog.processing.model import CatalogProblem, CatalogResult, ProcessingOptions
-from bridge.catalog.processing.relations import Reference
 from bridge.catalog.reader import CatalogReader
 from bridge.catalog.yamlload import YamlDocument, parse_documents
-
-
-@dataclass(frozen=True, slots=True)
-class IngestedSource:
-    """An ingested entity read from a file, with the references it writes."""
-
-    ref: str
-    file: str
-    index: int | None  # the document's index in its file
-    references: list[Reference]
 
 
 class _Positions:
@@ -52,15 +40,14 @@ def lint_catalog(
     reader: CatalogReader,
     files: Sequence[str],
     result: CatalogResult,
-    sources: Sequence[IngestedSource],
     options: ProcessingOptions,
 ) -> Iterator[CatalogProblem]:
-    """Dangling and case-only references of the ingested entities, then orphan files among
-    ``files`` (the tree's YAML files)."""
+    """Dangling and case-only references of the ingested entities (``result.sources``), then
+    orphan files among ``files`` (the tree's YAML files)."""
     positions = _Positions(reader, options.validation.max_bytes)
     defined = {entity.ref: entity for entity in result.entities}
     dropped = {entry.ref: entry for entry in result.dropped}
-    for source in sources:
+    for source in result.sources:
         file = source.file
         for reference in source.references:
             target = defined.get(reference.key)

@@ -25,7 +25,7 @@ from bridge.catalog.batch import PARALLEL_THRESHOLD, default_jobs, process_pool
 from bridge.catalog.placeholders import PlaceholderContext
 from bridge.catalog.problems import ERROR, WARNING, DocumentReport, Problem
 from bridge.catalog.processing.cache import ParseCache, dumps, fingerprint
-from bridge.catalog.processing.checks import IngestedSource, lint_catalog
+from bridge.catalog.processing.checks import lint_catalog
 from bridge.catalog.processing.locations import TreeIndex, generated_name, resolve_target
 from bridge.catalog.processing.model import (
     GENERATED_EMITTER,
@@ -35,10 +35,10 @@ from bridge.catalog.processing.model import (
     CatalogResult,
     Conflict,
     Dropped,
+    IngestedSource,
     ProcessingOptions,
-    Relation,
 )
-from bridge.catalog.processing.relations import Reference, references, relation_pairs
+from bridge.catalog.processing.relations import Reference, references
 from bridge.catalog.processing.rules import allowed
 from bridge.catalog.reader import CatalogReader
 from bridge.catalog.sources import matches
@@ -544,34 +544,17 @@ class _Engine:
                     for child in row.children
                 )
         # Each ingested entity's references, parsed once for the relations and the lints.
-        sources = [
+        result.sources = [
             IngestedSource(
                 row.ref, row.document.file, row.document.report.index, row.document.references
             )
             for row in self.rows.values()
             if row.ok and row.document is not None
         ]
-        result.relations = _relations(sources, ingested)
         result.conflicts = list(self.conflicts.values())
         result.problems = self.problems
-        result.problems.extend(
-            lint_catalog(self.reader, self.yaml_files, result, sources, self.options)
-        )
+        result.problems.extend(lint_catalog(self.reader, self.yaml_files, result, self.options))
         return result
-
-
-def _relations(sources: list[IngestedSource], ingested: set[str]) -> list[Relation]:
-    """Both directions of every reference, once each (the file of the first that made it)."""
-    seen: dict[tuple[str, str, str], str | None] = {}
-    keep = seen.setdefault
-    for source in sources:
-        file = source.file
-        for triple in relation_pairs(source.ref, source.references):
-            keep(triple, file)
-    return [
-        Relation(origin, kind, target, file, origin in ingested, target in ingested)
-        for (origin, kind, target), file in seen.items()
-    ]
 
 
 def _intern_strings(node: object) -> None:

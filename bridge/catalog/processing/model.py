@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
 from bridge.catalog.problems import ERROR
+from bridge.catalog.processing.relations import Reference, relation_pairs
 from bridge.catalog.processing.rules import DEFAULT_RULES, KindRule
 from bridge.catalog.validation import ValidationOptions
 
@@ -113,6 +114,16 @@ class Relation(NamedTuple):
 
 
 @dataclass(frozen=True, slots=True)
+class IngestedSource:
+    """An ingested entity read from a file, with the references it writes."""
+
+    ref: str
+    file: str
+    index: int | None  # the document's index in its file
+    references: list[Reference]
+
+
+@dataclass(frozen=True, slots=True)
 class CatalogProblem:
     """A finding beyond Backstage's own processing (a lint)."""
 
@@ -136,12 +147,34 @@ class CatalogResult:
     root: str
     root_ref: str
     entities: list[CatalogEntity] = field(default_factory=list)
-    relations: list[Relation] = field(default_factory=list)
+    # The ingested entities read from files, with their references: what the relations are
+    # derived from.
+    sources: list[IngestedSource] = field(default_factory=list)
     errors: list[CatalogError] = field(default_factory=list)
     dropped: list[Dropped] = field(default_factory=list)
     conflicts: list[Conflict] = field(default_factory=list)
     problems: list[CatalogProblem] = field(default_factory=list)
     files_read: set[str] = field(default_factory=set)
+    _relations: list[Relation] | None = field(default=None, init=False, repr=False)
+
+    @property
+    def relations(self) -> list[Relation]:
+        """Both directions of every reference of the ingested entities, once each (with the
+        file of the first entity that made it). Derived when first asked for: only the JSON
+        report lists them, and a catalog has several per entity."""
+        if self._relations is None:
+            ingested = {entity.ref for entity in self.entities if entity.ingested}
+            seen: dict[tuple[str, str, str], str | None] = {}
+            keep = seen.setdefault
+            for source in self.sources:
+                file = source.file
+                for triple in relation_pairs(source.ref, source.references):
+                    keep(triple, file)
+            self._relations = [
+                Relation(origin, kind, target, file, origin in ingested, target in ingested)
+                for (origin, kind, target), file in seen.items()
+            ]
+        return self._relations
 
     @property
     def ingested(self) -> list[CatalogEntity]:
