@@ -1,11 +1,13 @@
 """Every use of git, behind one module: trees at a ref or in the index, and their blobs.
 
 Reading goes straight to the object database (one ``git ls-tree``/``ls-files`` for a
-listing, git's persistent ``cat-file --batch`` process for the blobs), so a catalog is read
-as it is at a commit, a tag, a branch or in the staged index without a checkout and without
-touching the working tree. Two operations write: :func:`fetch_into_cache`, which keeps a
-bare copy of a remote repository (Azure Repos) in the user's cache, and
-:meth:`GitRepository.commit_on_branch`, which commits files a command wrote
+listing, ``cat-file --batch`` for the blobs), so a catalog is read as it is at a commit, a
+tag, a branch or in the staged index without a checkout and without touching the working
+tree. Listings and batches run git itself; gitpython (its persistent ``cat-file`` process for
+single objects, and commits) is imported only when one of those is needed: importing it
+costs a tenth of the whole-catalog hook's run. Two operations write:
+:func:`fetch_into_cache`, which keeps a bare copy of a remote repository (Azure Repos) in the
+user's cache, and :meth:`GitRepository.commit_on_branch`, which commits files a command wrote
 (``generate --into --commit-branch``) on a new branch.
 
 A remote's token travels only as an ``Authorization`` header handed to git through
@@ -20,7 +22,6 @@ import contextlib
 import hashlib
 import os
 import signal
-import ssl
 import subprocess
 import sys
 import tempfile
@@ -28,10 +29,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
-from typing import Self
-
-import git
-from git.exc import GitCommandError, InvalidGitRepositoryError, NoSuchPathError
+from typing import IO, TYPE_CHECKING, Self
 
 # httpx and the Azure DevOps client are imported where a remote is fetched: reading a local
 # tree (the whole-catalog pre-commit hook) must not pay for them on every commit.
@@ -44,6 +42,11 @@ from bridge.errors import (
     UsageError,
 )
 from bridge.secrets import Secret, redact, register
+
+if TYPE_CHECKING:
+    import ssl
+
+    import git
 
 INDEX = ":"
 """The ref meaning the staged index (what ``git commit`` would record)."""
@@ -85,14 +88,30 @@ _GIT_LOCATION_VARIABLES = (
 
 
 class GitRepository:
-    """A local git repository (a work tree or a bare clone), opened read-only."""
+    """A local git repository (a work tree's root or a bare clone), opened read-only."""
 
     def __init__(self, path: str | Path) -> None:
-        try:
-            self._repo = git.Repo(path)
-        except (InvalidGitRepositoryError, NoSuchPathError):
-            raise UsageError(f"{path}: not a git repository") from None
         self.path = Path(path)
+        # One git call tells a work tree's root or a bare repository from anything else (a
+        # sub-folder of a work tree reads the whole tree at its root: refused, as a path
+        # that is not a repository).
+        facts = self._git(
+            "rev-parse",
+            "--is-bare-repository",
+            "--is-inside-work-tree",
+            "--show-prefix",
+            "--git-common-dir",
+            check=False,
+        )
+        lines = facts.stdout.decode("utf-8", "surrogateescape").split("\n")
+        if (
+            facts.returncode
+            or len(lines) < 4
+            or not (lines[0] == "true" or lines[1:3] == ["true", ""])
+        ):
+            raise UsageError(f"{path}: not a git repository")
+        self._common_dir = self.path / lines[3]
+        self._repo: git.Repo | None = None
 
     def __enter__(self) -> Self:
         return self
@@ -106,22 +125,21 @@ class GitRepository:
         self.close()
 
     def close(self) -> None:
-        """End git's helper processes (``cat-file --batch``)."""
-        self._repo.close()
+        """End git's helper processes (``cat-file --batch``), if any were started."""
+        if self._repo is not None:
+            self._repo.close()
 
     @property
     def cache_dir(self) -> Path:
         """catalog-bridge's folder in the repository's git folder (shared by its worktrees;
         a bare repository's own folder)."""
-        return Path(self._repo.common_dir) / "catalog-bridge"
+        return self._common_dir.resolve() / "catalog-bridge"
 
     def default_ref(self) -> str:
         """The branch ``HEAD`` points at (a bare cache's HEAD is the remote's default
         branch), or ``HEAD`` itself when it is detached."""
-        try:
-            return str(self._repo.git.symbolic_ref("--quiet", "--short", DEFAULT_REF))
-        except GitCommandError:
-            return DEFAULT_REF
+        done = self._git("symbolic-ref", "--quiet", "--short", DEFAULT_REF, check=False)
+        return done.stdout.decode("utf-8", "surrogateescape").strip() or DEFAULT_REF
 
     def resolve(self, ref: str) -> str:
         """The commit id ``ref`` names (a branch, tag, commit or ``HEAD~2``-style expression).
@@ -130,10 +148,10 @@ class GitRepository:
         """
         if ref == INDEX:
             return INDEX
-        try:
-            return str(self._repo.git.rev_parse("--verify", "--quiet", f"{ref}^{{commit}}"))
-        except GitCommandError:
-            raise UsageError(f"{self.path}: {ref!r} is not a commit, branch or tag") from None
+        done = self._git("rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}", check=False)
+        if done.returncode:
+            raise UsageError(f"{self.path}: {ref!r} is not a commit, branch or tag")
+        return done.stdout.decode("ascii").strip()
 
     def files(self, ref: str) -> Mapping[str, TreeEntry]:
         """Every file of the tree at ``ref`` (``:`` for the index): path → entry, sorted.
@@ -144,7 +162,7 @@ class GitRepository:
         entries: dict[str, TreeEntry] = {}
         if ref == INDEX:
             # mode SP blob SP stage TAB path NUL
-            for record in self._records(self._repo.git.ls_files("--stage", "-z")):
+            for record in self._records("ls-files", "--stage", "-z"):
                 meta, _, path = record.partition("\t")
                 mode, blob, stage = meta.split(" ")
                 if mode != _GITLINK and stage in ("0", "2"):
@@ -152,7 +170,7 @@ class GitRepository:
         else:
             commit = self.resolve(ref)
             # mode SP type SP blob TAB path NUL
-            for record in self._records(self._repo.git.ls_tree("-r", "-z", "--full-tree", commit)):
+            for record in self._records("ls-tree", "-r", "-z", "--full-tree", commit):
                 meta, _, path = record.partition("\t")
                 mode, kind, blob = meta.split(" ")
                 if kind == "blob":
@@ -165,12 +183,15 @@ class GitRepository:
 
         A branch that already exists, or a name git refuses, is a :class:`UsageError`.
         """
-        git_cmd = self._repo.git
+        from git.exc import GitCommandError
+
+        repo = self._gitpython()
+        git_cmd = repo.git
         try:
             git_cmd.check_ref_format("--branch", branch)
         except GitCommandError:
             raise UsageError(f"{self.path}: {branch!r} is not a valid branch name") from None
-        if branch in (head.name for head in self._repo.heads):
+        if branch in (head.name for head in repo.heads):
             raise UsageError(f"{self.path}: branch {branch!r} already exists")
         try:
             git_cmd.switch("-c", branch)
@@ -199,7 +220,7 @@ class GitRepository:
     def _stream(self, blob: str, max_bytes: int | None) -> tuple[int, bytes | None]:
         """The blob's size, and its content unless that is over ``max_bytes``."""
         try:
-            stream = self._repo.odb.stream(bytes.fromhex(blob))
+            stream = self._gitpython().odb.stream(bytes.fromhex(blob))
             size = int(stream.size)
             if max_bytes is not None and size > max_bytes:
                 while stream.read(1 << 16):  # the pipe must be drained before the next object
@@ -244,24 +265,50 @@ class GitRepository:
         with tempfile.TemporaryFile() as ids, tempfile.TemporaryFile() as output:
             ids.write("".join(f"{blob}\n" for blob in blobs).encode("ascii"))
             ids.seek(0)
-            done = subprocess.run(
-                [git.Git.GIT_PYTHON_GIT_EXECUTABLE or "git", "cat-file", mode],
-                cwd=self._repo.git.working_dir,
-                stdin=ids,
-                stdout=output,
-                stderr=subprocess.PIPE,
-                check=False,
-            )
-            if done.returncode:
-                stderr = done.stderr.decode("utf-8", errors="replace").strip()
-                raise InputError(f"{self.path}: cannot read git objects: {stderr}")
+            self._git("cat-file", mode, stdin=ids, stdout=output)
             output.seek(0)
             return output.read()
 
-    @staticmethod
-    def _records(output: str) -> Iterator[str]:
-        # gitpython strips the trailing newline, not the trailing NUL of -z output.
+    def _records(self, *args: str) -> Iterator[str]:
+        """The NUL-separated records a git command prints (``-z``)."""
+        output = self._git(*args).stdout.decode("utf-8", "surrogateescape")
         return (record for record in output.split("\0") if record)
+
+    def _git(
+        self,
+        *args: str,
+        check: bool = True,
+        stdin: IO[bytes] | None = None,
+        stdout: IO[bytes] | None = None,
+    ) -> subprocess.CompletedProcess[bytes]:
+        """Run a read-only git command in the repository (its environment inherited, so a
+        hook reads the index git names). ``check``: a failure is an :class:`InputError`
+        with git's words."""
+        try:
+            done = subprocess.run(
+                ["git", *args],
+                cwd=self.path,
+                stdin=stdin if stdin is not None else subprocess.DEVNULL,
+                stdout=stdout if stdout is not None else subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                check=False,
+            )
+        except OSError as error:
+            if error.filename == "git":
+                raise UsageError(f"{self.path}: cannot run git ({error.strerror})") from None
+            raise UsageError(f"{self.path}: not a git repository") from None  # no such folder
+        if check and done.returncode:
+            stderr = done.stderr.decode("utf-8", errors="replace").strip()
+            raise InputError(f"{self.path}: git {args[0]} failed: {stderr}")
+        return done
+
+    def _gitpython(self) -> git.Repo:
+        """gitpython's view of the repository, made when first needed."""
+        if self._repo is None:
+            import git
+
+            self._repo = git.Repo(self.path)
+        return self._repo
 
 
 def is_remote(source: str) -> bool:
@@ -442,6 +489,8 @@ class _Remote:
         message = f"cannot fetch {self.url}: {reason}"
         verify: ssl.SSLContext | bool = True
         if self.ca_file is not None:
+            import ssl
+
             verify = ssl.create_default_context(cafile=str(self.ca_file))
         try:
             answer = httpx.get(

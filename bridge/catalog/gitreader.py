@@ -1,7 +1,7 @@
 """A :class:`~bridge.catalog.reader.CatalogReader` over a git tree at a ref.
 
 Kept apart from ``reader.py`` so that validating files on disk (the pre-commit hook's path)
-never imports gitpython.
+never loads the git layer.
 """
 
 from __future__ import annotations

@@ -28,6 +28,7 @@ NOT_FOR_THE_HOOK = (
     "httpcore",
     "asyncio",
     "pathlib",
+    "git",  # gitpython: the trees and blobs a hook reads come from git's own commands
     "bridge.cli",
     "bridge.config",
     "bridge.doctor",

@@ -123,8 +123,11 @@ def test_size_limit_is_checked_before_reading(repo: Path) -> None:
 def test_bad_refs_and_folders_are_usage_errors(repo: Path, tmp_path: Path) -> None:
     with GitRepository(repo) as repository, pytest.raises(UsageError, match="'nope' is not"):
         GitTreeReader(repository, "nope")
-    with pytest.raises(UsageError, match="not a git repository"):
-        GitRepository(tmp_path / "missing")
+    (tmp_path / "plain.txt").write_text("not a folder\n")
+    # A sub-folder of a work tree is not its root: reading it would read the whole tree.
+    for not_a_root in (tmp_path / "missing", tmp_path / "plain.txt", repo / "services"):
+        with pytest.raises(UsageError, match="not a git repository"):
+            GitRepository(not_a_root)
 
 
 def test_folder_reader_is_the_working_tree(repo: Path) -> None:

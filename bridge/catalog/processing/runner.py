@@ -111,7 +111,7 @@ def open_tree(
     if ref is None and not remote:
         yield FolderReader(path), str(path.resolve())
         return
-    from bridge.catalog.gitreader import GitTreeReader  # gitpython only when a ref is read
+    from bridge.catalog.gitreader import GitTreeReader  # git only when a ref is read
 
     with gitrepo.GitRepository(path) as repository:
         yield GitTreeReader(repository, ref or "HEAD"), str(path.resolve())
