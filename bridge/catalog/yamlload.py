@@ -25,6 +25,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
+from sys import intern
 from typing import Any
 
 from yaml import events as ev
@@ -410,6 +411,9 @@ class _Reader:
             elif type(key) is str and identities is None:
                 if key in container:
                     raise _duplicate_key(key_event, marks, self.text)
+                # Interned: every entity repeats the same keys, and one object per key
+                # makes the parsed documents smaller and quicker to send between processes.
+                key = intern(key)
                 container[key] = value
                 marks[key] = (key_event, event)
                 key = _NO_KEY

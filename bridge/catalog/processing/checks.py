@@ -49,33 +49,29 @@ def lint_catalog(
     dropped = {entry.ref: entry for entry in result.dropped}
     for source in result.sources:
         file = source.file
-        for reference in source.references:
-            target = defined.get(reference.key)
+        for field, path, key, namespace, name in source.references:
+            target = defined.get(key)
             if target is not None and target.ingested:
-                if (reference.target.namespace, reference.target.name) != (
-                    target.namespace,
-                    target.name,
-                ):
-                    line, column = positions.find(file, source.index, reference.path)
+                if (namespace, name) != (target.namespace, target.name):
+                    line, column = positions.find(file, source.index, path)
                     yield CatalogProblem(
                         WARNING,
                         "ref-case",
                         file,
                         line,
                         column,
-                        f"spec.{reference.field}: {reference.key} is written "
-                        f'"{reference.target.namespace}/{reference.target.name}" but defined as '
+                        f'spec.{field}: {key} is written "{namespace}/{name}" but defined as '
                         f'"{target.namespace}/{target.name}" in {target.file}; Backstage ignores '
                         "case, tools comparing names exactly do not",
                     )
                 continue
-            line, column = positions.find(file, source.index, reference.path)
+            line, column = positions.find(file, source.index, path)
             if target is not None:
                 where = f"; {target.file} defines it but it is not in the catalog (see its errors)"
-            elif reference.key in dropped:
+            elif key in dropped:
                 where = (
-                    f"; {dropped[reference.key].file} defines it but it is dropped "
-                    f"(its parent {dropped[reference.key].parent_ref} failed)"
+                    f"; {dropped[key].file} defines it but it is dropped "
+                    f"(its parent {dropped[key].parent_ref} failed)"
                 )
             else:
                 where = "; Backstage accepts this silently and the relation leads nowhere"
@@ -85,7 +81,7 @@ def lint_catalog(
                 file,
                 line,
                 column,
-                f"spec.{reference.field}: no entity {reference.key} in the catalog{where}",
+                f"spec.{field}: no entity {key} in the catalog{where}",
             )
     yield from _orphans(reader, files, result.files_read, options)
 
