@@ -252,9 +252,10 @@ def load_monorepo(profile: Profile, settings: CatalogSettings) -> MonorepoCatalo
 
 
 def _component(entity: CatalogEntity) -> CatalogComponent:
-    key, annotation = key_of(entity.data)
+    data = entity.data()
+    key, annotation = key_of(data)
     file = entity.file or ""
-    return CatalogComponent(entity.ref, file, entity.line, entity.data, key, annotation)
+    return CatalogComponent(entity.ref, file, entity.line, data, key, annotation)
 
 
 def with_provenance(

@@ -60,6 +60,37 @@ def test_root_becomes_a_generated_location_named_after_its_path() -> None:
     assert root.ingested
 
 
+def test_entity_data_is_as_written_with_the_catalogs_two_annotations() -> None:
+    result = process("basic")
+    folder = (TREES / "basic").resolve()
+    origin = f"file:{folder}/catalog-info.yaml"
+    orders = next(e for e in result.entities if e.ref == "component:default/orders")
+    key = f"file:{folder}/services/orders/catalog-info.yaml"
+    assert (orders.kind, orders.namespace, orders.name, orders.location_key) == (
+        "Component",
+        "default",
+        "orders",
+        key,
+    )
+    data = orders.data()
+    assert data["metadata"] == {
+        "name": "orders",
+        "annotations": {
+            "backstage.io/managed-by-origin-location": origin,
+            "backstage.io/managed-by-location": key,
+        },
+    }
+    assert data["spec"]["providesApis"] == ["orders-api"]
+    data["spec"]["owner"] = "changed"  # each call is a new copy
+    assert orders.data()["spec"]["owner"] == "group:default/team-ghost"
+    root = next(e for e in result.entities if e.ref == result.root_ref)
+    assert root.data()["spec"] == {"type": "file", "target": origin.removeprefix("file:")}
+    assert root.data()["metadata"]["annotations"] == {
+        "backstage.io/managed-by-location": origin,
+        "backstage.io/managed-by-origin-location": origin,
+    }
+
+
 def test_globs_relative_targets_and_optional_presence() -> None:
     result = process("basic")
     assert ingested(result) >= {
@@ -134,10 +165,16 @@ def test_rules_widen_kinds_and_match_spec_type() -> None:
     # Resource=database: the queue is refused, so the database beside it is dropped too.
     assert [e.file for e in result.errors if e.stage == "rules"] == ["infra/queue.yaml"]
     assert {d.ref for d in result.dropped} == {"resource:default/db", "resource:default/queue"}
-    assert (
-        KindRule("Resource", "database").allows({"kind": "resource", "spec": {"type": "DB"}})
-        is False
-    )
+    database = KindRule("Resource", "database")
+    assert database.allows("resource", lambda: {"spec": {"type": "DataBase"}}) is True
+    assert database.allows("resource", lambda: {"spec": {"type": "DB"}}) is False
+    assert database.allows("Resource", lambda: {"spec": "database"}) is False
+
+    def unread() -> dict[str, object]:
+        raise AssertionError("the entity is read only for a rule with a spec type")
+
+    assert KindRule("Resource").allows("RESOURCE", unread) is True
+    assert database.allows("component", unread) is False
 
 
 def test_entity_errors_lose_only_that_entity_with_backstages_message() -> None:

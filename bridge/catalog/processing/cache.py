@@ -35,8 +35,9 @@ import bridge
 
 T = TypeVar("T")
 
-_FORMAT = "1"  # bump when the layout of a shard changes
-_PICKLE_PROTOCOL = 5
+_FORMAT = "2"  # bump when the layout of a shard changes
+PICKLE_PROTOCOL = 5
+"""The pickle protocol of the cache and of what workers send."""
 
 # The code whose results are cached: a change to any of it (a development checkout, an
 # upgrade without a version bump) must not serve stale results.
@@ -88,7 +89,7 @@ class _Pickler(pickle.Pickler):
 def dumps(value: object) -> bytes:
     """``value`` pickled as the cache stores it (quicker to load than plain pickling)."""
     stream = io.BytesIO()
-    _Pickler(stream, protocol=_PICKLE_PROTOCOL).dump(value)
+    _Pickler(stream, protocol=PICKLE_PROTOCOL).dump(value)
     return stream.getvalue()
 
 
@@ -172,7 +173,7 @@ class ParseCache(Generic[T]):
         handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=".", suffix=".tmp")
         try:
             with os.fdopen(handle, "wb") as stream:
-                _Pickler(stream, protocol=_PICKLE_PROTOCOL).dump(shard)
+                _Pickler(stream, protocol=PICKLE_PROTOCOL).dump(shard)
             os.replace(temporary, path)
         except BaseException:
             os.unlink(temporary)

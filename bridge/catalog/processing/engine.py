@@ -14,9 +14,8 @@ import gc
 import pickle
 import posixpath
 import re
-import sys
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -24,11 +23,13 @@ from typing import TYPE_CHECKING, Any
 from bridge.catalog.batch import PARALLEL_THRESHOLD, default_jobs, process_pool
 from bridge.catalog.placeholders import PlaceholderContext
 from bridge.catalog.problems import ERROR, WARNING, DocumentReport, Problem
-from bridge.catalog.processing.cache import ParseCache, dumps, fingerprint
+from bridge.catalog.processing.cache import PICKLE_PROTOCOL, ParseCache, dumps, fingerprint
 from bridge.catalog.processing.checks import lint_catalog
 from bridge.catalog.processing.locations import TreeIndex, generated_name, resolve_target
 from bridge.catalog.processing.model import (
     GENERATED_EMITTER,
+    MANAGED_BY_LOCATION,
+    MANAGED_BY_ORIGIN,
     CatalogEntity,
     CatalogError,
     CatalogProblem,
@@ -47,8 +48,6 @@ from bridge.catalog.validation import validate_text
 if TYPE_CHECKING:
     from concurrent.futures import Future
 
-_ANNOTATION_LOCATION = "backstage.io/managed-by-location"
-_ANNOTATION_ORIGIN = "backstage.io/managed-by-origin-location"
 _CAUSE_FIELD = re.compile(r"; caused by spec\.[^:]+: ")
 # Validation findings that the catalog engine reports in its own way.
 _REPLACED_LINTS = frozenset(("duplicate-entity",))
@@ -66,11 +65,19 @@ class _Document:
     """One entity document of a catalog file, validated."""
 
     file: str
-    report: DocumentReport
+    report: DocumentReport  # its ``entity`` is None: the entity travels pickled, as ``written``
     ref: str
-    entity: dict[str, Any]
+    # The entity as written, pickled where the file was parsed: sending, caching and loading
+    # one bytes object costs a fraction of a tree of dicts, and a run decodes only the
+    # Locations it follows.
+    written: bytes
     # The references its relation fields write (parsed where the document is validated).
     references: list[Reference]
+
+    def entity(self) -> dict[str, Any]:
+        """The entity as written (a new copy on each call)."""
+        value: dict[str, Any] = pickle.loads(self.written)
+        return value
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,7 +98,7 @@ class _Row:
     """An entity in the catalog's state (Backstage's ``refresh_state`` row)."""
 
     ref: str
-    entity: dict[str, Any]
+    kind: str
     file: str | None
     line: int
     location_key: str
@@ -122,6 +129,20 @@ class _Engine:
         self.problems: list[CatalogProblem] = []
         self.cache = _open_cache(reader, options)
         self.from_cache: set[str] = set()  # files whose documents the cache held
+        # The Location Backstage generates for the registered root file.
+        self.root_name = generated_name(self.root_abs)
+        self.root_entity: dict[str, Any] = {
+            "apiVersion": "backstage.io/v1alpha1",
+            "kind": "Location",
+            "metadata": {
+                "name": self.root_name,
+                "annotations": {
+                    MANAGED_BY_LOCATION: f"file:{self.root_abs}",
+                    MANAGED_BY_ORIGIN: f"file:{self.root_abs}",
+                },
+            },
+            "spec": {"type": "file", "target": self.root_abs},
+        }
 
     # -- paths --------------------------------------------------------------------------------
     def absolute(self, path: str) -> str:
@@ -205,32 +226,16 @@ class _Engine:
         for path, items in self.files.items():
             blob = self.reader.content_id(path) if path not in self.from_cache else None
             if blob is not None:
-                for item in items:
-                    if isinstance(item, _Document):
-                        _intern_strings(item.entity)
                 self.cache.put(path, blob, items)
         self.cache.save()
 
     # -- the processing loop ------------------------------------------------------------------
     def run(self) -> CatalogResult:
         self.prevalidate(self.yaml_files)
-        name = generated_name(self.root_abs)
-        root_entity: dict[str, Any] = {
-            "apiVersion": "backstage.io/v1alpha1",
-            "kind": "Location",
-            "metadata": {
-                "name": name,
-                "annotations": {
-                    _ANNOTATION_LOCATION: f"file:{self.root_abs}",
-                    _ANNOTATION_ORIGIN: f"file:{self.root_abs}",
-                },
-            },
-            "spec": {"type": "file", "target": self.root_abs},
-        }
-        root_ref = f"location:default/{name}"
+        root_ref = f"location:default/{self.root_name}"
         root_row = _Row(
             root_ref,
-            root_entity,
+            "Location",
             self.root,
             1,
             f"file:{self.root_abs}",
@@ -260,7 +265,7 @@ class _Engine:
             if first is not None and first.stage != "relations":
                 row.errors.append(self._entity_error(row, first))
                 return
-        if row.entity.get("kind") == "Location":
+        if row.kind == "Location":
             self.read_location(row)
         if document is not None:
             first = _first_backstage_error(document.report)
@@ -268,7 +273,7 @@ class _Engine:
                 row.errors.append(self._entity_error(row, first))
                 return
         for child in row.children:
-            if not allowed(child.entity, self.options.rules):
+            if not allowed(child.kind, self._entity_of(child), self.options.rules):
                 own = self.absolute(row.file or self.root)
                 row.errors.append(
                     CatalogError(
@@ -292,7 +297,7 @@ class _Engine:
 
     def read_location(self, row: _Row) -> None:
         """Backstage's special Location step: read every target into the row's children."""
-        spec = row.entity.get("spec") or {}
+        spec = self._entity_of(row)().get("spec") or {}
         own = self.absolute(row.file or self.root)
         kind = spec.get("type", "file")
         presence = spec.get("presence", "required")
@@ -417,15 +422,16 @@ class _Engine:
                 elif item.ref != row.ref:  # Backstage ignores a child that is its parent
                     row.children.append(self._child(item, key, row))
 
+    def _entity_of(self, row: _Row) -> Callable[[], dict[str, Any]]:
+        """What reads the row's entity as written (decoded when called)."""
+        if row.document is None:
+            return lambda: self.root_entity
+        return row.document.entity
+
     def _child(self, document: _Document, key: str, parent: _Row) -> _Row:
-        metadata = document.entity["metadata"]
-        annotations = dict(metadata.get("annotations") or {})
-        annotations[_ANNOTATION_ORIGIN] = f"file:{self.root_abs}"
-        annotations[_ANNOTATION_LOCATION] = key
-        entity = {**document.entity, "metadata": {**metadata, "annotations": annotations}}
         return _Row(
             document.ref,
-            entity,
+            document.report.kind or "",
             document.file,
             document.report.line,
             key,
@@ -443,7 +449,7 @@ class _Engine:
                 self.queue.append(child.ref)
             elif existing.location_key == child.location_key:
                 existing.document = child.document
-                existing.entity = child.entity
+                existing.kind = child.kind
                 existing.line = child.line
                 existing.emitted_by = child.emitted_by
                 self.queue.append(child.ref)
@@ -513,20 +519,24 @@ class _Engine:
     def result(self, root_ref: str) -> CatalogResult:
         result = CatalogResult(self.root, root_ref, files_read=set(self.reached))
         ingested = {ref for ref, row in self.rows.items() if row.ok}
+        origin = f"file:{self.root_abs}"
+        root_written = pickle.dumps(self.root_entity, protocol=PICKLE_PROTOCOL)
         for row in self.rows.values():
-            metadata = row.entity.get("metadata") or {}
+            document = row.document
+            report = document.report if document is not None else None
             result.entities.append(
                 CatalogEntity(
                     row.ref,
-                    str(row.entity.get("kind")),
-                    str(metadata.get("namespace") or "default"),
-                    str(metadata.get("name")),
+                    row.kind,
+                    report.namespace or "default" if report is not None else "default",
+                    str(report.name) if report is not None else self.root_name,
                     row.file,
                     row.line,
                     row.ok,
                     row.emitted_by,
                     row.location_key,
-                    row.entity,
+                    document.written if document is not None else root_written,
+                    origin,
                     len(row.errors),
                 )
             )
@@ -555,28 +565,6 @@ class _Engine:
         result.problems = self.problems
         result.problems.extend(lint_catalog(self.reader, self.yaml_files, result, self.options))
         return result
-
-
-def _intern_strings(node: object) -> None:
-    """Intern the strings of a parsed YAML value, in place (its content is unchanged).
-
-    Every entity repeats the same keys and many values: interned, a cache shard pickles each
-    once and loading it makes one object instead of one per entity.
-    """
-    if isinstance(node, dict):
-        items = list(node.items())
-        node.clear()
-        for key, value in items:
-            node[sys.intern(key) if type(key) is str else key] = _interned(value)
-    elif isinstance(node, list):
-        node[:] = [_interned(value) for value in node]
-
-
-def _interned(value: object) -> object:
-    if type(value) is str:
-        return sys.intern(value)
-    _intern_strings(value)
-    return value
 
 
 def _open_cache(
@@ -628,7 +616,9 @@ def _parse_file(
             )
         elif report.entity is not None and report.ref is not None:
             refs = list(references(report.entity, report.kind or "")) if first is None else []
-            items.append(_Document(path, report, report.ref, report.entity, refs))
+            written = pickle.dumps(report.entity, protocol=PICKLE_PROTOCOL)
+            report.entity = None  # sent once, as ``written``
+            items.append(_Document(path, report, report.ref, written, refs))
         elif first is not None:  # the envelope: the collector refuses the entity
             # ajv's errors are TypeErrors; the collector's own annotations check is an Error.
             name = "Error" if first.path == ("metadata", "annotations") else "TypeError"

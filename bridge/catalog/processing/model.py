@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+import pickle
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
+from bridge.catalog.lint import MANAGED_BY
 from bridge.catalog.problems import ERROR
 from bridge.catalog.processing.relations import Reference, relation_pairs
 from bridge.catalog.processing.rules import DEFAULT_RULES, KindRule
 from bridge.catalog.validation import ValidationOptions
+
+MANAGED_BY_LOCATION, MANAGED_BY_ORIGIN = MANAGED_BY
+"""The annotations the catalog sets on every entity: the Location that emitted it, and the
+root Location it came from."""
 
 GENERATED_EMITTER = "provider:ConfigLocationProvider"
 """``emittedBy`` of the root Location, as Backstage's config location provider names itself."""
@@ -47,8 +53,22 @@ class CatalogEntity:
     ingested: bool
     emitted_by: str
     location_key: str
-    data: dict[str, Any]  # as written (placeholders unresolved), with the catalog's annotations
+    # The entity as written (placeholders unresolved), pickled where its file was parsed:
+    # a run decodes only the Locations it follows, see data().
+    written: bytes = field(repr=False)
+    origin_location: str  # the root Location's key (the origin annotation)
     error_count: int = 0
+
+    def data(self) -> dict[str, Any]:
+        """The entity as the catalog stores it: as written (placeholders unresolved), with
+        the two annotations the catalog sets, ``managed-by-origin-location`` and
+        ``managed-by-location``. A new copy on each call."""
+        entity: dict[str, Any] = pickle.loads(self.written)
+        metadata = entity["metadata"]
+        annotations = dict(metadata.get("annotations") or {})
+        annotations[MANAGED_BY_ORIGIN] = self.origin_location
+        annotations[MANAGED_BY_LOCATION] = self.location_key
+        return {**entity, "metadata": {**metadata, "annotations": annotations}}
 
 
 @dataclass(frozen=True, slots=True)

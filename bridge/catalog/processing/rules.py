@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -15,13 +16,15 @@ class KindRule:
     kind: str
     spec_type: str | None = None
 
-    def allows(self, entity: dict[str, Any]) -> bool:
-        """Whether this rule lets ``entity`` in (kinds and types compare case-insensitively)."""
-        if str(entity.get("kind", "")).lower() != self.kind.lower():
+    def allows(self, kind: str, entity: Callable[[], Mapping[str, Any]]) -> bool:
+        """Whether this rule lets an entity of ``kind`` in (kinds and types compare
+        case-insensitively); ``entity`` is called for the spec type only when this rule names
+        one."""
+        if kind.lower() != self.kind.lower():
             return False
         if self.spec_type is None:
             return True
-        spec = entity.get("spec")
+        spec = entity().get("spec")
         value = spec.get("type") if isinstance(spec, dict) else None
         return isinstance(value, str) and value.lower() == self.spec_type.lower()
 
@@ -45,6 +48,8 @@ def parse_rules(text: str) -> tuple[KindRule, ...]:
     return tuple(rules)
 
 
-def allowed(entity: dict[str, Any], rules: tuple[KindRule, ...]) -> bool:
-    """Whether any rule allows ``entity``."""
-    return any(rule.allows(entity) for rule in rules)
+def allowed(
+    kind: str, entity: Callable[[], Mapping[str, Any]], rules: tuple[KindRule, ...]
+) -> bool:
+    """Whether any rule allows an entity of ``kind`` (``entity``: see :meth:`KindRule.allows`)."""
+    return any(rule.allows(kind, entity) for rule in rules)
