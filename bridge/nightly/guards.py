@@ -32,10 +32,9 @@ def _content(entity: Mapping[str, Any]) -> dict[str, Any]:
     return {key: value for key, value in entity.items() if key not in _VOLATILE}
 
 
-def stamp(entity: Entity, previous: Mapping[str, Entity], started: str) -> Entity:
-    """``entity`` (read this run) with ``stale: false`` and its ``synced_at``: the previous
-    value when its content did not change, else ``started``."""
-    before = previous.get(entity_key(entity))
+def stamp(entity: Entity, before: Entity | None, started: str) -> Entity:
+    """``entity`` (read this run) with ``stale: false`` and its ``synced_at``: that of
+    ``before`` (its previous entity) when its content did not change, else ``started``."""
     synced_at = started
     if before is not None and before.get("synced_at") and _content(before) == entity:
         synced_at = before["synced_at"]
@@ -53,9 +52,8 @@ def carry_stale(
     kept: list[Entity] = []
     counted = []
     for scope in failed:
-        mine = [
-            entity for key, entity in previous.items() if key not in read and scope.covers(entity)
-        ]
+        unread = (previous[key] for key in previous if key not in read)
+        mine = [entity for entity in unread if scope.covers(entity)]
         for entity in mine:
             read.add(entity_key(entity))  # a project failure inside a failed organization
             kept.append({**_content(entity), "stale": True, "synced_at": entity.get("synced_at")})

@@ -25,7 +25,13 @@ from bridge.nightly.guards import (
     timestamp,
 )
 from bridge.nightly.junit import render_junit
-from bridge.nightly.previous import Entity, PreviousEntities, load_previous
+from bridge.nightly.previous import (
+    Entity,
+    Previous,
+    PreviousEntities,
+    entity_key,
+    load_previous,
+)
 from bridge.nightly.report import (
     REPORT_FORMATS,
     Comparison,
@@ -81,32 +87,36 @@ class Publication:
             everything = load_previous(options.store, options.previous)
         else:
             everything = self._replaced(readable)
-        self.previous = {key: e for key, e in everything.items() if scope.covers(e)}
+        self.previous = everything.where(scope.covers)
         self.started = timestamp(options.started or datetime.now(UTC))
         # The report is computed as the entities pass; only the JUnit file lists them all.
         self._comparison = Comparison(self.previous)
         self._junit: list[Entity] | None = [] if options.junit is not None else None
 
-    def _replaced(self, readable: bool) -> dict[str, Entity]:
+    def _replaced(self, readable: bool) -> Previous:
         """The entities of the output about to be replaced: the previous run's by default.
         A file that is not an output of catalog-bridge (or a table) gives none (the report
         says there was nothing to compare with): it is replaced all the same, as before
         there were nightly runs; ``--previous`` names a file that must be one."""
         if self.output is None or not readable:
-            return {}
+            return Previous()
         try:
             return load_previous(None, self.output)
         except InputError:
-            return {}
+            return Previous()
 
     def read(self, entity: Entity) -> Entity:
         """Stamp an entity read this run (``stale``, ``synced_at``) and count it in the
         report."""
-        return self.keep(stamp(entity, self.previous, self.started))
+        before = self.previous.get(entity_key(entity))  # decoded once, for both
+        return self._count(stamp(entity, before, self.started), before)
 
     def keep(self, entity: Entity) -> Entity:
         """Count an entity already stamped (a shard's) in the report."""
-        self._comparison.add(entity)
+        return self._count(entity, self.previous.get(entity_key(entity)))
+
+    def _count(self, entity: Entity, before: Entity | None) -> Entity:
+        self._comparison.add(entity, before)
         if self._junit is not None:
             self._junit.append(entity)
         return entity

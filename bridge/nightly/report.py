@@ -165,7 +165,7 @@ def compute_report(
     (the previous run's entities within this run's scope, by entity key)."""
     comparison = Comparison(previous)
     for entity in current:
-        comparison.add(entity)
+        comparison.add(entity, previous.get(entity_key(entity)))
     return comparison.finish(failed)
 
 
@@ -177,18 +177,16 @@ class Comparison:
         self.report = Report(previous=len(previous), has_previous=bool(previous))
         self.seen: set[str] = set()  # the keys of the entities added
 
-    def add(self, entity: Entity) -> None:
-        """Compare one entity of ``current`` with its previous one."""
+    def add(self, entity: Entity, before: Entity | None) -> None:
+        """Compare one entity of ``current`` with ``before``, its previous one (None: new)."""
         report = self.report
         report.current += 1
-        key = entity_key(entity)
-        self.seen.add(key)
+        self.seen.add(entity_key(entity))
         if entity.get("stale"):
             return  # not read this run: nothing about it is news
         where = place(entity)
         if _status(entity) == "unreadable" or entity.get("unavailable"):
             report.unreadable.append(where)
-        before = self.previous.get(key)
         if before is None:
             # A first run adds everything: that is no news.
             if report.has_previous:
@@ -221,10 +219,8 @@ class Comparison:
         """The report, once every entity was added: with what is gone, and ``failed``."""
         report = self.report
         report.failed = list(failed)
-        report.removed = sorted(
-            (place(e) for key, e in self.previous.items() if key not in self.seen),
-            key=str.casefold,
-        )
+        gone = (self.previous[key] for key in self.previous if key not in self.seen)
+        report.removed = sorted((place(entity) for entity in gone), key=str.casefold)
         return report
 
 

@@ -29,6 +29,7 @@ from types import TracebackType
 from typing import Any, Self
 
 from bridge.errors import InputError
+from bridge.nightly.previous import Previous
 from bridge.state.schema import MIGRATIONS, SCHEMA_VERSION
 from bridge.sync.lock import FileLock, lock_file
 
@@ -155,10 +156,10 @@ class StateStore:
             for key, entity, info, digest, read_at in rows
         }
 
-    def previous_entities(self) -> dict[str, dict[str, Any]]:
-        """Every repository's last entity, by key ``profile/organization/repository_id``."""
-        rows = self._query("SELECT key, entity FROM entities")
-        return {key: json.loads(entity) for key, entity in rows}
+    def previous_entities(self) -> Previous:
+        """Every repository's last entity, by key ``profile/organization/repository_id``
+        (kept as their JSON text until read)."""
+        return Previous(dict(self._query("SELECT key, entity FROM entities")))
 
     def last_run(self) -> RunRecord | None:
         """The last run that finished (a killed run never finished)."""

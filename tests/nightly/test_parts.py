@@ -24,7 +24,7 @@ from bridge.nightly.guards import (
     stamp,
 )
 from bridge.nightly.junit import render_junit
-from bridge.nightly.previous import entity_key, load_previous, read_entities
+from bridge.nightly.previous import Previous, entity_key, load_previous, read_entities
 from bridge.nightly.report import (
     FailedScope,
     compute_report,
@@ -74,23 +74,39 @@ def test_a_previous_output_that_is_not_one_is_named_with_its_line(tmp_path: Path
     path.write_text('[{"name": "x"}]', encoding="utf-8")
     with pytest.raises(InputError, match="entity 1 is not a repository entity"):
         read_entities(path)
+    path.write_text("\n" + json.dumps(entity("a")) + '\n\n{"name": "x"}\n', encoding="utf-8")
+    with pytest.raises(InputError, match=r"out\.ndjson:4: the line is not a repository entity"):
+        read_entities(path)
 
 
 def test_a_state_store_replaces_the_previous_output() -> None:
     class Store:
-        def previous_entities(self) -> dict[str, dict[str, Any]]:
-            return keyed(entity("from-state"))
+        def previous_entities(self) -> Previous:
+            return Previous.of([entity("from-state")])
 
     assert [e["name"] for e in load_previous(Store(), None).values()] == ["from-state"]
+
+
+def test_previous_entities_are_kept_as_text_and_read_as_new_copies() -> None:
+    a, b = entity("a"), {**entity("b"), "organization": "fabrikam"}
+    previous = Previous.of([a, b])
+    assert previous == keyed(a, b) and len(previous) == 2 and entity_key(a) in previous
+    previous[entity_key(a)]["name"] = "changed"  # a copy: the kept entity is as it was
+    assert previous[entity_key(a)] == a
+    assert "nobody" not in previous and previous.get("nobody") is None
+    fabrikam = previous.where(lambda e: e["organization"] == "fabrikam")
+    assert list(fabrikam) == [entity_key(b)] and fabrikam[entity_key(b)] == b
 
 
 def test_synced_at_moves_only_when_the_entity_changed() -> None:
     before = {**entity("a"), "stale": False, "synced_at": "2026-12-01T02:00:00Z"}
     previous = keyed(before)
-    same = stamp(entity("a"), previous, "2026-12-07T02:00:00Z")
+    same = stamp(entity("a"), previous[entity_key(before)], "2026-12-07T02:00:00Z")
     assert same["synced_at"] == "2026-12-01T02:00:00Z"
-    changed = stamp({**entity("a"), "size": 1}, previous, "2026-12-07T02:00:00Z")
+    changed = stamp({**entity("a"), "size": 1}, before, "2026-12-07T02:00:00Z")
     assert changed["synced_at"] == "2026-12-07T02:00:00Z"
+    first = stamp(entity("a"), None, "2026-12-07T02:00:00Z")  # new this run
+    assert (first["synced_at"], first["stale"]) == ("2026-12-07T02:00:00Z", False)
 
 
 def test_only_the_failed_places_are_carried_over_as_stale() -> None:
