@@ -418,8 +418,10 @@ class _Run:
                 catalog = entity["catalog"]
                 entity["context"] = with_provenance(reused, catalog["path"], catalog["commit"])
             self._merge(entity, organization, repository)
-            reads.read_info.update(project_id=repository.project_id, listing=listing(repository))
-            entries.append((_key(organization, repository), entity, reads.read_info))
+            if self.state is not None:  # kept for the project's record only: else let it go
+                info = reads.read_info
+                info.update(project_id=repository.project_id, listing=listing(repository))
+                entries.append((_key(organization, repository), entity, info))
         finally:
             organization.jobs.release()
         self._emit(entity, reads.unavailable)
