@@ -71,18 +71,24 @@ def entity_key(entity: Mapping[str, Any]) -> str:
     return f"{entity['profile']}/{entity['organization']}/{entity['id']}"
 
 
-def load_previous(store: PreviousEntities | None, output: str | Path | None) -> Previous:
+def load_previous(
+    store: PreviousEntities | None,
+    output: str | Path | None,
+    keep: Callable[[Entity], bool] | None = None,
+) -> Previous:
     """The previous run's entities by :func:`entity_key`: from ``store`` when given, else
     from the published ``output`` file (NDJSON, JSON or YAML, as ``sync`` writes them); empty
-    when there is neither (a first run)."""
+    when there is neither (a first run). ``keep``: only the entities it accepts (asked as
+    each is read)."""
     if store is not None:
-        return store.previous_entities()
+        found = store.previous_entities()
+        return found if keep is None else found.where(keep)
     if output is None:
         return Previous()
     path = Path(output)
     if not path.is_file():
         return Previous()
-    return Previous({entity_key(entity): text for entity, text in _read(path)})
+    return Previous({entity_key(e): text for e, text in _read(path) if keep is None or keep(e)})
 
 
 def read_entities(path: Path) -> list[Entity]:

@@ -84,24 +84,24 @@ class Publication:
         self.options = options
         self.output = output if output not in (None, STDOUT) else None
         if options.previous is not None or options.store is not None:
-            everything = load_previous(options.store, options.previous)
+            self.previous = load_previous(options.store, options.previous, scope.covers)
         else:
-            everything = self._replaced(readable)
-        self.previous = everything.where(scope.covers)
+            self.previous = self._replaced(readable, scope)
         self.started = timestamp(options.started or datetime.now(UTC))
         # The report is computed as the entities pass; only the JUnit file lists them all.
         self._comparison = Comparison(self.previous)
         self._junit: list[Entity] | None = [] if options.junit is not None else None
 
-    def _replaced(self, readable: bool) -> Previous:
-        """The entities of the output about to be replaced: the previous run's by default.
-        A file that is not an output of catalog-bridge (or a table) gives none (the report
-        says there was nothing to compare with): it is replaced all the same, as before
-        there were nightly runs; ``--previous`` names a file that must be one."""
+    def _replaced(self, readable: bool, scope: Scope) -> Previous:
+        """The entities of the output about to be replaced (those within ``scope``): the
+        previous run's by default. A file that is not an output of catalog-bridge (or a
+        table) gives none (the report says there was nothing to compare with): it is replaced
+        all the same, as before there were nightly runs; ``--previous`` names a file that
+        must be one."""
         if self.output is None or not readable:
             return Previous()
         try:
-            return load_previous(None, self.output)
+            return load_previous(None, self.output, scope.covers)
         except InputError:
             return Previous()
 
