@@ -63,6 +63,8 @@ def test_the_previous_output_is_read_in_every_format_sync_writes(tmp_path: Path,
     path.write_text(text, encoding="utf-8")
     assert load_previous(None, path) == keyed(*entities)
     assert len(keyed(*entities)) == 2
+    # A shard's run keeps those within its scope only.
+    assert load_previous(None, path, lambda e: e["name"] == "b") == keyed(entities[1])
     assert load_previous(None, tmp_path / "none.ndjson") == {}  # the first night
 
 
