@@ -501,9 +501,10 @@ class _Spool:
         return len(self._index)
 
     def add(self, key: bytes, text: str) -> None:
+        # Appended through the file's buffer (a seek before each write would flush it every
+        # time): the texts are read back only once every entity is in.
         data = text.encode("utf-8")
         with _writing(self._where):
-            self._file.seek(self._end)
             self._file.write(data)
         self._index.append(key + _PLACE.pack(self._end, len(data)))
         self._end += len(data)
