@@ -81,9 +81,8 @@ class StateRun:
             }
             by_project: dict[tuple[str, str, str], set[str]] = defaultdict(set)
             for key, stored in run._previous.items():
-                entity = stored.entity
-                project = str(stored.read_info.get("project_id") or "")
-                by_project[(entity["profile"], entity["organization"], project)].add(key)
+                profile, organization, _ = key.split("/", 2)
+                by_project[(profile, organization, stored.project_id)].add(key)
             run._by_project = dict(by_project)
         return run
 

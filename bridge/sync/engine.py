@@ -26,7 +26,7 @@ from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 
 from bridge.azure import AzureDevOpsClient, RequestStats, RetryPolicy
 from bridge.azure.models import (
@@ -56,7 +56,7 @@ from bridge.state.records import (
 )
 from bridge.state.run import StateRun
 from bridge.state.signals import CatalogIndex, catalog_index, listing, listing_changed, renamed
-from bridge.state.store import StoredEntity, repository_key
+from bridge.state.store import repository_key
 from bridge.sync.entity import (
     FOUND,
     INVALID,
@@ -380,6 +380,7 @@ class _Run:
             profile = organization.profile
             backstage = profile.backstage
             path = "/" + (backstage.filename if backstage else DEFAULT_CATALOG_FILENAME)
+            before = self._before(organization, repository)
             # Disabled or empty: nothing is read, and there is no commit to count.
             no_developers: list[dict[str, Any]] | None = None
             if organization.developers_since is not None:
@@ -390,13 +391,11 @@ class _Run:
             elif is_empty(repository):
                 reads = _Reads(CatalogRead(SKIPPED, path, reason=_EMPTY), developers=no_developers)
             else:
-                reads = await self._read(organization, repository, path)
+                reads = await self._read(organization, repository, path, before)
             project_languages = await languages
             if project_languages is None:  # the project is unchanged: so are the languages
-                assert self.reuse is not None
-                stored = self.reuse.previous(profile.name, organization.name, repository.id)
-                assert stored is not None  # else the project changed
-                shares, missing_languages = stored_shares(stored.entity["languages"]), None
+                assert before is not None  # else the project changed
+                shares, missing_languages = stored_shares(before.entity["languages"]), None
             else:
                 shares, missing_languages = _shares(project_languages, repository)
             if missing_languages is not None:
@@ -446,20 +445,20 @@ class _Run:
         if own and entries:
             self.result.context[f"both {counted}"] += 1
 
-    def _stored(self, organization: _Organization, repository: Repository) -> StoredEntity | None:
-        """The repository's previous entity, if this run may reuse parts of it: not after a
-        field could not be read (it is read again)."""
+    def _before(self, organization: _Organization, repository: Repository) -> _Before | None:
+        """The repository's previous entity and read information, decoded (once per
+        repository: the state keeps them as text), when this run may reuse them."""
         if self.reuse is None:
             return None
         stored = self.reuse.previous(organization.profile.name, organization.name, repository.id)
-        if stored is None or stored.entity.get("unavailable"):
-            return None
-        return stored
+        return None if stored is None else _Before(stored.entity, stored.read_info)
 
-    async def _plan(self, organization: _Organization, repository: Repository, path: str) -> _Plan:
-        """What an incremental run may take from the previous entity instead of reading."""
-        stored = self._stored(organization, repository)
-        if stored is None:
+    async def _plan(
+        self, organization: _Organization, repository: Repository, path: str, stored: _Before | None
+    ) -> _Plan:
+        """What an incremental run may take from the previous entity instead of reading: not
+        after a field could not be read (it is read again)."""
+        if stored is None or stored.entity.get("unavailable"):
             return _Plan()
         info = stored.read_info
         before = info.get("listing")
@@ -493,12 +492,14 @@ class _Run:
             plan.catalog_info = stored_catalog
         return plan
 
-    async def _read(self, organization: _Organization, repository: Repository, path: str) -> _Reads:
+    async def _read(
+        self, organization: _Organization, repository: Repository, path: str, before: _Before | None
+    ) -> _Reads:
         client = organization.client
         project, name = repository.project_name, repository.name
         backstage = organization.profile.backstage
         since = organization.developers_since
-        plan = await self._plan(organization, repository, path)
+        plan = await self._plan(organization, repository, path, before)
         read_commits = since is not None and plan.developer_commits is None
         outcomes: tuple[Any, ...] = await asyncio.gather(
             client.latest_commit(project, name) if plan.last_commit is None else _nothing(),
@@ -600,6 +601,13 @@ class _Known:
     """A value known without a request (``None`` included: no commit)."""
 
     value: Commit | None
+
+
+class _Before(NamedTuple):
+    """A repository's previous entity and what it was read from, as the state kept them."""
+
+    entity: dict[str, Any]
+    read_info: dict[str, Any]
 
 
 @dataclass(slots=True)
