@@ -2,8 +2,8 @@
 
 Everything in :mod:`bridge.nightly` depends only on :func:`load_previous`: a mapping of
 :func:`entity_key` to entity (:class:`Previous`, which keeps each entity as text). It reads
-the previously published output file; a state store (anything with ``previous_entities()``)
-takes its place when one is given.
+the previously published output file; a sync's state run (anything with
+``previous_entities()``) takes its place when one is given.
 """
 
 from __future__ import annotations
@@ -58,7 +58,7 @@ class Previous(Mapping[str, "Entity"]):
 
 
 class PreviousEntities(Protocol):
-    """A source of the previous run's entities (the state store offers this)."""
+    """A source of the previous run's entities (a sync's state run offers this)."""
 
     def previous_entities(self) -> Previous:
         """Every entity of the previous run, by :func:`entity_key`."""
@@ -72,16 +72,16 @@ def entity_key(entity: Mapping[str, Any]) -> str:
 
 
 def load_previous(
-    store: PreviousEntities | None,
+    state: PreviousEntities | None,
     output: str | Path | None,
     keep: Callable[[Entity], bool] | None = None,
 ) -> Previous:
-    """The previous run's entities by :func:`entity_key`: from ``store`` when given, else
+    """The previous run's entities by :func:`entity_key`: from ``state`` when given, else
     from the published ``output`` file (NDJSON, JSON or YAML, as ``sync`` writes them); empty
     when there is neither (a first run). ``keep``: only the entities it accepts (asked as
     each is read)."""
-    if store is not None:
-        found = store.previous_entities()
+    if state is not None:
+        found = state.previous_entities()
         return found if keep is None else found.where(keep)
     if output is None:
         return Previous()

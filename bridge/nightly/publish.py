@@ -56,7 +56,7 @@ class NightlyOptions:
     accept_shrink: bool = False
     fail_on: frozenset[str] | None = None  # None: DEFAULT_FAIL_ON
     started: datetime | None = None  # synced_at of what changed; default: now
-    store: PreviousEntities | None = None  # a state store, instead of the previous output
+    state: PreviousEntities | None = None  # a sync's state run, instead of the previous output
 
 
 @dataclass(slots=True)
@@ -83,8 +83,8 @@ class Publication:
         the previous entities (not a table)."""
         self.options = options
         self.output = output if output not in (None, STDOUT) else None
-        if options.previous is not None or options.store is not None:
-            self.previous = load_previous(options.store, options.previous, scope.covers)
+        if options.previous is not None or options.state is not None:
+            self.previous = load_previous(options.state, options.previous, scope.covers)
         else:
             self.previous = self._replaced(readable, scope)
         self.started = timestamp(options.started or datetime.now(UTC))

@@ -17,6 +17,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from bridge.config import Profile
+from bridge.nightly.previous import Previous
 from bridge.state.store import StateStore, StoredEntity, repository_key
 
 
@@ -53,6 +54,8 @@ class StateRun:
     run_id: int
     digest: str
     incremental: bool
+    # Every repository's last entity, whatever its configuration: read once, for reuse and
+    # for the change report (previous_entities).
     _previous: dict[str, StoredEntity] = field(default_factory=dict)
     _by_project: dict[tuple[str, str, str], set[str]] = field(default_factory=dict)
 
@@ -73,22 +76,28 @@ class StateRun:
         stale = last_full is None or last_full.started_at < now - timedelta(full_refresh_days)
         incremental = not full and not stale
         run = cls(store, store.begin_run(digest, full=not incremental), digest, incremental)
+        run._previous = store.previous()
         if incremental:
-            run._previous = {
-                key: stored
-                for key, stored in store.previous().items()
-                if stored.config_digest == digest
-            }
             by_project: dict[tuple[str, str, str], set[str]] = defaultdict(set)
             for key, stored in run._previous.items():
-                profile, organization, _ = key.split("/", 2)
-                by_project[(profile, organization, stored.project_id)].add(key)
+                if stored.config_digest == digest:
+                    profile, organization, _ = key.split("/", 2)
+                    by_project[(profile, organization, stored.project_id)].add(key)
             run._by_project = dict(by_project)
         return run
 
     def previous(self, profile: str, organization: str, repository_id: str) -> StoredEntity | None:
-        """The repository's previous entity, if this run may reuse it."""
-        return self._previous.get(repository_key(profile, organization, repository_id))
+        """The repository's previous entity, if this run may reuse it (an incremental run,
+        and the entity made under the same configuration)."""
+        stored = self._previous.get(repository_key(profile, organization, repository_id))
+        if not self.incremental or stored is None or stored.config_digest != self.digest:
+            return None
+        return stored
+
+    def previous_entities(self) -> Previous:
+        """Every repository's last entity (what the change report compares with), from the
+        rows :meth:`begin` read: the state is read once per run."""
+        return Previous({key: stored.entity_text for key, stored in self._previous.items()})
 
     def previous_keys(self, profile: str, organization: str, project_id: str) -> set[str]:
         """The keys of the repositories the previous runs saw in a project."""

@@ -29,7 +29,6 @@ from types import TracebackType
 from typing import Any, Self
 
 from bridge.errors import InputError
-from bridge.nightly.previous import Previous
 from bridge.state.schema import MIGRATIONS, SCHEMA_VERSION
 from bridge.sync.lock import FileLock, lock_file
 
@@ -175,11 +174,6 @@ class StateStore:
             key: StoredEntity(entity, info, project, digest, _time(read_at))
             for key, entity, info, project, digest, read_at in rows
         }
-
-    def previous_entities(self) -> Previous:
-        """Every repository's last entity, by key ``profile/organization/repository_id``
-        (kept as their JSON text until read)."""
-        return Previous(dict(self._query("SELECT key, entity FROM entities")))
 
     def last_run(self) -> RunRecord | None:
         """The last run that finished (a killed run never finished)."""

@@ -91,7 +91,7 @@ def run_sync(
             stack.callback(line.finish)
         state_run = _begin_state(stack, state, config, options, full=full)
         if state_run is not None:
-            nightly = replace(nightly, store=nightly.store or state_run.store)
+            nightly = replace(nightly, state=nightly.state or state_run)
         publication = Publication(nightly, scope, output, readable=output_format != "table")
         with open_sink(output_format, output) as sink:
             sync = synchronize(

@@ -92,7 +92,7 @@ def test_runs_entities_history_and_organizations(tmp_path: Path) -> None:
         # P2 could not be listed: web's last entity stays; the organization is not synced.
         store.finish_organization(second, "p", "contoso", ["P2"])
         store.finish_run(second, {"repositories": 1}, 3, ["p: contoso/Web: refused"])
-        assert set(store.previous_entities()) == {api, web}
+        assert set(store.previous()) == {api, web}
         assert store.organization_synced("p", "contoso") == clock.now - timedelta(days=1)
         assert [entry.entity["name"] for entry in store.history(api) if entry.entity] == [
             "api",
@@ -103,7 +103,7 @@ def test_runs_entities_history_and_organizations(tmp_path: Path) -> None:
         store.record_entity(third, api, _entity("api-renamed"), {"project_id": "P1"})
         store.finish_organization(third, "p", "contoso")  # web is gone now
         store.finish_run(third, {"repositories": 1}, 3, [])
-        assert set(store.previous_entities()) == {api}
+        assert set(store.previous()) == {api}
         assert [entry.entity for entry in store.history(web)][-1] is None
         assert len(store.history(api)) == 2  # unchanged in the third run: no entry
         assert [r.id for r in store.runs(2)] == [third, second]
@@ -126,7 +126,7 @@ def test_prune_forgets_old_runs_but_keeps_the_last_one(tmp_path: Path) -> None:
         clock.now += timedelta(days=100)
         assert store.prune(keep_days=1) == 1  # the last run stays
         assert [r.id for r in store.runs()] == [3]
-        assert store.previous_entities()[key]["name"] == "api-2"
+        assert store.previous()[key].entity["name"] == "api-2"
 
 
 def _rows(path: Path, sql: str) -> list[Any]:
