@@ -6,7 +6,9 @@ Generation is another package's job: these tests build its output (``bridge.gene
 
 from __future__ import annotations
 
+import io
 from collections.abc import AsyncIterator, Iterator, Mapping
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -16,6 +18,7 @@ from bridge.azure.retry import RetryPolicy
 from bridge.emulator import Estate, RunningEmulator, parse_estate
 from bridge.emulator.estate import PullRequest, Repository
 from bridge.generate import GeneratedFile, Provenance
+from bridge.propose.command import ProposeRequest, propose_command
 from bridge.propose.plan import Proposal
 from bridge.secrets import Secret
 from tests.support.emulator import serving
@@ -119,6 +122,40 @@ def proposal(
         path="/catalog-info.yaml",
         text=text if text is not None else catalog_text(repository),
     )
+
+
+PAT_ENV = "PROPOSE_TEST_PAT"
+"""The variable the configurations of :func:`write_config` read the token from."""
+
+
+def write_config(tmp_path: Path, emulator: RunningEmulator, propose: str) -> Path:
+    """A configuration of one profile ``shop`` (contoso, on ``emulator``) whose ``propose``
+    block is ``propose``."""
+    path = tmp_path / "catalog-bridge.yaml"
+    path.write_text(
+        "profiles:\n"
+        "  - name: shop\n"
+        "    organizations: [contoso]\n"
+        f"    api_url: {emulator.base_url}/\n"
+        f"    token_env: {PAT_ENV}\n"
+        f"    propose: {propose}\n",
+        encoding="utf-8",
+    )
+    return path
+
+
+def run_propose(config: Path, request: ProposeRequest) -> tuple[int, str, str]:
+    """``propose`` with the writer's token: exit code, standard output, standard error."""
+    out, err = io.StringIO(), io.StringIO()
+    code = propose_command(
+        config_file=str(config),
+        profiles=(),
+        request=request,
+        environ={PAT_ENV: WRITER},
+        stdout=out,
+        stderr=err,
+    )
+    return code, out.getvalue(), err.getvalue()
 
 
 def estate_repository(emulator: RunningEmulator, organization: str, name: str) -> Repository:

@@ -4,7 +4,6 @@ seam (``_generated_files``) until the generation library is part of the build.""
 
 from __future__ import annotations
 
-import io
 import re
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -18,20 +17,21 @@ from bridge.emulator import RunningEmulator
 from bridge.errors import EXIT_OK, ConfigError, UsageError
 from bridge.generate import GeneratedFile
 from bridge.propose import command
-from bridge.propose.command import ProposeRequest, propose_command
+from bridge.propose.command import ProposeRequest
 from bridge.propose.plan import Skipped
 from tests.propose.conftest import (
     BRANCH,
+    PAT_ENV,
     WEB_CATALOG,
     WRITER,
     estate_repository,
     generated,
     make_client,
     pull_requests,
+    run_propose,
+    write_config,
 )
 from tests.support.secrets import assert_no_secrets, secret_forms
-
-ENV = "PROPOSE_TEST_PAT"
 
 
 @pytest.fixture(autouse=True)
@@ -44,36 +44,9 @@ def hand_made_generation(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(command, "_generated_files", files)
 
 
-def _config(tmp_path: Path, emulator: RunningEmulator, propose: str) -> Path:
-    path = tmp_path / "catalog-bridge.yaml"
-    path.write_text(
-        "profiles:\n"
-        "  - name: shop\n"
-        "    organizations: [contoso]\n"
-        f"    api_url: {emulator.base_url}/\n"
-        f"    token_env: {ENV}\n"
-        f"    propose: {propose}\n",
-        encoding="utf-8",
-    )
-    return path
-
-
-def _run(config: Path, request: ProposeRequest) -> tuple[int, str, str]:
-    out, err = io.StringIO(), io.StringIO()
-    code = propose_command(
-        config_file=str(config),
-        profiles=(),
-        request=request,
-        environ={ENV: WRITER},
-        stdout=out,
-        stderr=err,
-    )
-    return code, out.getvalue(), err.getvalue()
-
-
 def test_dry_run_then_apply_twice(tmp_path: Path, emulator: RunningEmulator) -> None:
-    config = _config(tmp_path, emulator, "{enabled: true, labels: [backstage]}")
-    code, out, err = _run(config, ProposeRequest())
+    config = write_config(tmp_path, emulator, "{enabled: true, labels: [backstage]}")
+    code, out, err = run_propose(config, ProposeRequest())
     assert code == EXIT_OK
     assert "contoso/Shop/cart: opened: would push catalog-bridge/catalog-info" in out
     assert "--- /dev/null\n+++ b/catalog-info.yaml\n" in out
@@ -81,11 +54,11 @@ def test_dry_run_then_apply_twice(tmp_path: Path, emulator: RunningEmulator) -> 
     assert "dry run" in err and "2 opened" in err
     assert pull_requests(emulator, "contoso", "cart") == []
 
-    code, out, err = _run(config, ProposeRequest(apply=True))
+    code, out, err = run_propose(config, ProposeRequest(apply=True))
     assert code == EXIT_OK
     assert "contoso/Shop/cart: opened: opened pull request #" in out
     assert "+++" not in out  # the diff is the dry run's
-    code, out, err = _run(config, ProposeRequest(apply=True))
+    code, out, err = run_propose(config, ProposeRequest(apply=True))
     assert code == EXIT_OK
     assert "contoso/Shop/cart: unchanged:" in out and "2 unchanged" in err
     for name in ("cart", "checkout"):
@@ -95,8 +68,8 @@ def test_dry_run_then_apply_twice(tmp_path: Path, emulator: RunningEmulator) -> 
 
 
 def test_fix_proposes_only_the_fixed_lines(tmp_path: Path, emulator: RunningEmulator) -> None:
-    config = _config(tmp_path, emulator, "{enabled: true, branch: bridge/fixes}")
-    code, out, _ = _run(config, ProposeRequest(fix=True))
+    config = write_config(tmp_path, emulator, "{enabled: true, branch: bridge/fixes}")
+    code, out, _ = run_propose(config, ProposeRequest(fix=True))
     assert code == EXIT_OK
     assert "contoso/Shop/web (fix): opened: would push bridge/fixes" in out
     diff = out[out.index("--- a/catalog-info.yaml") :]
@@ -108,7 +81,7 @@ def test_fix_proposes_only_the_fixed_lines(tmp_path: Path, emulator: RunningEmul
         "+    backstage.io/source-location: url:https://dev.azure.com/contoso/Shop/_git/web",
         "+    dev.azure.com/project-repo: Shop/web",
     ]
-    code, out, _ = _run(config, ProposeRequest(fix=True, apply=True))
+    code, out, _ = run_propose(config, ProposeRequest(fix=True, apply=True))
     assert code == EXIT_OK
     [pr] = pull_requests(emulator, "contoso", "web")
     assert pr.source_ref == "refs/heads/bridge/fixes"
@@ -122,31 +95,31 @@ def test_fix_proposes_only_the_fixed_lines(tmp_path: Path, emulator: RunningEmul
 
 
 def test_a_profile_must_enable_propose(tmp_path: Path, emulator: RunningEmulator) -> None:
-    config = _config(tmp_path, emulator, "{enabled: false}")
+    config = write_config(tmp_path, emulator, "{enabled: false}")
     with pytest.raises(UsageError, match=re.escape("propose: {enabled: true}")):
-        _run(config, ProposeRequest())
+        run_propose(config, ProposeRequest())
 
 
 def test_the_propose_block_is_checked(tmp_path: Path, emulator: RunningEmulator) -> None:
-    config = _config(tmp_path, emulator, "{branch: 'bad..name', reviewers: [1], colour: red}")
+    config = write_config(tmp_path, emulator, "{branch: 'bad..name', reviewers: [1], colour: red}")
     with pytest.raises(ConfigError) as caught:
-        load_config(config, environ={ENV: WRITER})
+        load_config(config, environ={PAT_ENV: WRITER})
     text = str(caught.value)
     assert "profiles[0].propose.branch" in text and "not a valid git branch name" in text
     assert "profiles[0].propose.reviewers[0]" in text
     assert "profiles[0].propose.colour" in text
-    config = _config(tmp_path, emulator, "{reviewers: [id-1], draft: true}")
-    settings = load_config(config, environ={ENV: WRITER}).profiles[0].propose
+    config = write_config(tmp_path, emulator, "{reviewers: [id-1], draft: true}")
+    settings = load_config(config, environ={PAT_ENV: WRITER}).profiles[0].propose
     assert settings.enabled and settings.branch == BRANCH
     assert settings.reviewers == ("id-1",) and settings.draft
 
 
 def test_command_line_options_over_the_profile(tmp_path: Path, emulator: RunningEmulator) -> None:
-    config = _config(tmp_path, emulator, "{enabled: true, labels: [backstage]}")
+    config = write_config(tmp_path, emulator, "{enabled: true, labels: [backstage]}")
     request = ProposeRequest(
         apply=True, limit=1, branch="x/catalog", draft=True, reviewers=("r-1",), labels=("new",)
     )
-    code, out, err = _run(config, request)
+    code, out, err = run_propose(config, request)
     assert code == EXIT_OK
     assert "limited: not proposed: the --limit of this run is reached" in out
     assert "1 limited, 1 opened" in err

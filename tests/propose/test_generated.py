@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import io
 from pathlib import Path
 
 import pytest
@@ -13,35 +12,22 @@ from bridge.azure.models import Team
 from bridge.catalog.validation import validate_text
 from bridge.emulator import RunningEmulator
 from bridge.errors import EXIT_OK, AzureDevOpsError
-from bridge.propose.command import ProposeRequest, propose_command
-from tests.propose.conftest import BRANCH, WRITER, estate_repository, pull_requests
-
-ENV = "PROPOSE_GENERATED_PAT"
+from bridge.propose.command import ProposeRequest
+from tests.propose.conftest import (
+    BRANCH,
+    estate_repository,
+    pull_requests,
+    run_propose,
+    write_config,
+)
 
 
 def test_missing_files_are_generated_with_their_provenance(
     tmp_path: Path, emulator: RunningEmulator
 ) -> None:
-    config = tmp_path / "catalog-bridge.yaml"
-    config.write_text(
-        "profiles:\n"
-        "  - name: shop\n"
-        "    organizations: [contoso]\n"
-        f"    api_url: {emulator.base_url}/\n"
-        f"    token_env: {ENV}\n"
-        "    propose: {enabled: true}\n",
-        encoding="utf-8",
-    )
-    out, err = io.StringIO(), io.StringIO()
-    code = propose_command(
-        config_file=str(config),
-        profiles=(),
-        request=ProposeRequest(apply=True),
-        environ={ENV: WRITER},
-        stdout=out,
-        stderr=err,
-    )
-    assert code == EXIT_OK, err.getvalue()
+    config = write_config(tmp_path, emulator, "{enabled: true}")
+    code, _, err = run_propose(config, ProposeRequest(apply=True))
+    assert code == EXIT_OK, err
     for name in ("cart", "checkout"):
         [pr] = pull_requests(emulator, "contoso", name)
         # The description lists each inferred value with its source: the owner came from
@@ -66,23 +52,6 @@ def test_a_project_whose_teams_cannot_be_read_is_skipped_with_the_reason(
         raise AzureDevOpsError("teams refused", project=project, status=403)
 
     monkeypatch.setattr(AzureDevOpsClient, "teams", refused)
-    config = tmp_path / "catalog-bridge.yaml"
-    config.write_text(
-        "profiles:\n"
-        "  - name: shop\n"
-        "    organizations: [contoso]\n"
-        f"    api_url: {emulator.base_url}/\n"
-        f"    token_env: {ENV}\n"
-        "    propose: {enabled: true}\n",
-        encoding="utf-8",
-    )
-    out = io.StringIO()
-    propose_command(
-        config_file=str(config),
-        profiles=(),
-        request=ProposeRequest(),
-        environ={ENV: WRITER},
-        stdout=out,
-        stderr=io.StringIO(),
-    )
-    assert "contoso/Shop: skipped: teams not read: teams refused (HTTP 403)\n" in out.getvalue()
+    config = write_config(tmp_path, emulator, "{enabled: true}")
+    _, out, _ = run_propose(config, ProposeRequest())
+    assert "contoso/Shop: skipped: teams not read: teams refused (HTTP 403)\n" in out
