@@ -15,9 +15,10 @@ import pickle
 import posixpath
 import re
 from collections import deque
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from bridge.catalog.batch import PARALLEL_THRESHOLD, default_jobs, process_pool
@@ -74,11 +75,6 @@ class _Document:
     # The references its relation fields write (parsed where the document is validated).
     references: list[Reference]
 
-    def entity(self) -> dict[str, Any]:
-        """The entity as written (a new copy on each call)."""
-        value: dict[str, Any] = pickle.loads(self.written)
-        return value
-
 
 @dataclass(frozen=True, slots=True)
 class _Failure:
@@ -98,7 +94,6 @@ class _Row:
     """An entity in the catalog's state (Backstage's ``refresh_state`` row)."""
 
     ref: str
-    kind: str
     file: str | None
     line: int
     location_key: str
@@ -108,6 +103,11 @@ class _Row:
     ok: bool = False
     errors: list[CatalogError] = field(default_factory=list)
     children: list[_Row] = field(default_factory=list)
+
+    @property
+    def kind(self) -> str:
+        """The entity's kind (the generated root is a Location)."""
+        return "Location" if self.document is None else self.document.report.kind or ""
 
 
 class _Engine:
@@ -129,9 +129,10 @@ class _Engine:
         self.problems: list[CatalogProblem] = []
         self.cache = _open_cache(reader, options)
         self.from_cache: set[str] = set()  # files whose documents the cache held
-        # The Location Backstage generates for the registered root file.
+        # The Location Backstage generates for the registered root file, pickled as the
+        # documents' entities are.
         self.root_name = generated_name(self.root_abs)
-        self.root_entity: dict[str, Any] = {
+        root_entity = {
             "apiVersion": "backstage.io/v1alpha1",
             "kind": "Location",
             "metadata": {
@@ -143,6 +144,7 @@ class _Engine:
             },
             "spec": {"type": "file", "target": self.root_abs},
         }
+        self.root_written = pickle.dumps(root_entity, protocol=PICKLE_PROTOCOL)
 
     # -- paths --------------------------------------------------------------------------------
     def absolute(self, path: str) -> str:
@@ -235,7 +237,6 @@ class _Engine:
         root_ref = f"location:default/{self.root_name}"
         root_row = _Row(
             root_ref,
-            "Location",
             self.root,
             1,
             f"file:{self.root_abs}",
@@ -273,7 +274,7 @@ class _Engine:
                 row.errors.append(self._entity_error(row, first))
                 return
         for child in row.children:
-            if not allowed(child.kind, self._entity_of(child), self.options.rules):
+            if not allowed(child.kind, partial(self._entity, child), self.options.rules):
                 own = self.absolute(row.file or self.root)
                 row.errors.append(
                     CatalogError(
@@ -297,7 +298,7 @@ class _Engine:
 
     def read_location(self, row: _Row) -> None:
         """Backstage's special Location step: read every target into the row's children."""
-        spec = self._entity_of(row)().get("spec") or {}
+        spec = self._entity(row).get("spec") or {}
         own = self.absolute(row.file or self.root)
         kind = spec.get("type", "file")
         presence = spec.get("presence", "required")
@@ -422,16 +423,18 @@ class _Engine:
                 elif item.ref != row.ref:  # Backstage ignores a child that is its parent
                     row.children.append(self._child(item, key, row))
 
-    def _entity_of(self, row: _Row) -> Callable[[], dict[str, Any]]:
-        """What reads the row's entity as written (decoded when called)."""
-        if row.document is None:
-            return lambda: self.root_entity
-        return row.document.entity
+    def _written(self, row: _Row) -> bytes:
+        """The row's entity as written, pickled."""
+        return self.root_written if row.document is None else row.document.written
+
+    def _entity(self, row: _Row) -> dict[str, Any]:
+        """The row's entity as written (decoded on each call)."""
+        value: dict[str, Any] = pickle.loads(self._written(row))
+        return value
 
     def _child(self, document: _Document, key: str, parent: _Row) -> _Row:
         return _Row(
             document.ref,
-            document.report.kind or "",
             document.file,
             document.report.line,
             key,
@@ -449,7 +452,6 @@ class _Engine:
                 self.queue.append(child.ref)
             elif existing.location_key == child.location_key:
                 existing.document = child.document
-                existing.kind = child.kind
                 existing.line = child.line
                 existing.emitted_by = child.emitted_by
                 self.queue.append(child.ref)
@@ -520,22 +522,23 @@ class _Engine:
         result = CatalogResult(self.root, root_ref, files_read=set(self.reached))
         ingested = {ref for ref, row in self.rows.items() if row.ok}
         origin = f"file:{self.root_abs}"
-        root_written = pickle.dumps(self.root_entity, protocol=PICKLE_PROTOCOL)
         for row in self.rows.values():
-            document = row.document
-            report = document.report if document is not None else None
+            namespace, name = "default", self.root_name
+            if row.document is not None:
+                report = row.document.report
+                namespace, name = report.namespace or "default", str(report.name)
             result.entities.append(
                 CatalogEntity(
                     row.ref,
                     row.kind,
-                    report.namespace or "default" if report is not None else "default",
-                    str(report.name) if report is not None else self.root_name,
+                    namespace,
+                    name,
                     row.file,
                     row.line,
                     row.ok,
                     row.emitted_by,
                     row.location_key,
-                    document.written if document is not None else root_written,
+                    self._written(row),
                     origin,
                     len(row.errors),
                 )
