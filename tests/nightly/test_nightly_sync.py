@@ -32,6 +32,7 @@ from bridge.nightly.shard import parse_shard
 from bridge.sync.command import sync_command
 from bridge.sync.engine import SyncOptions
 from bridge.sync.output import entity_schema
+from tests.support.emulator import find_repository
 
 PAT = "canary-pat-nightly-4e8a2c6b1d9f3057"
 CONTOSO_PAT = "canary-pat-nightly-contoso-7b3d9f1e5a2c8064"
@@ -154,16 +155,6 @@ def by_name(entities: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
     return {entity["name"]: entity for entity in entities}
 
 
-def repository(estate: Estate, organization: str, project: str, name: str) -> Repository:
-    found = estate.organization(organization)
-    assert found is not None
-    holder = found.project(project)
-    assert holder is not None
-    repository = holder.repository(name)
-    assert repository is not None
-    return repository
-
-
 def push_file(repo: Repository, path: str, text: str) -> None:
     """A commit on the default branch writing ``path``, as a push would."""
     history = repo.writable_history()
@@ -218,18 +209,18 @@ def test_the_change_report_says_what_changed_and_fail_on_picks_what_fails(
         assert (entity["stale"], entity["synced_at"]) == (False, "2026-12-06T02:00:00Z")
 
     push_file(
-        repository(estate, "contoso", "Payments", "payments-api"),
+        find_repository(estate, "contoso", "Payments", "payments-api"),
         "/catalog-info.yaml",
         component("payments-api", "group:default/cards"),
     )
     push_file(
-        repository(estate, "contoso", "Payments", "refunds"),
+        find_repository(estate, "contoso", "Payments", "refunds"),
         "/catalog-info.yaml",
         component("Refunds Service!", "group:default/payments"),
     )
-    rename(repository(estate, "contoso", "Payments", "ledger"), "general-ledger")
-    move(repository(estate, "contoso", "Web", "site"), estate, "Payments")
-    remove(repository(estate, "fabrikam", "Retail", "storefront"))
+    rename(find_repository(estate, "contoso", "Payments", "ledger"), "general-ledger")
+    move(find_repository(estate, "contoso", "Web", "site"), estate, "Payments")
+    remove(find_repository(estate, "fabrikam", "Retail", "storefront"))
 
     report = tmp_path / "report.json"
     second = run(

@@ -27,6 +27,7 @@ from bridge.emulator.history import ZERO_ID
 from bridge.nightly.publish import NightlyOptions
 from bridge.sync.command import run_sync
 from bridge.sync.engine import SyncOptions, SyncResult
+from tests.support.emulator import find_repository
 
 SYNCED_AT = datetime(2026, 12, 1, tzinfo=UTC)
 
@@ -76,13 +77,7 @@ class Bed:
 
     def repository(self, organization: str, project: str, name: str) -> Repository:
         """A repository of the estate, by names."""
-        found_org = self.estate.organization(organization)
-        assert found_org is not None
-        found_project = found_org.project(project)
-        assert found_project is not None
-        repository = found_project.repository(name)
-        assert repository is not None
-        return repository
+        return find_repository(self.estate, organization, project, name)
 
     def push(
         self, repository: Repository, path: str, content: str | None, *, branch: str = "main"

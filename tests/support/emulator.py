@@ -8,6 +8,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 from bridge.emulator import EmulatorApp, Estate, RunningEmulator, run_in_thread
+from bridge.emulator.estate import Repository
 
 # The catalog file of ``payments-api`` in the hand-written test estates.
 CATALOG = """\
@@ -20,6 +21,17 @@ spec:
   lifecycle: production
   owner: group:default/payments
 """
+
+
+def find_repository(estate: Estate, organization: str, project: str, name: str) -> Repository:
+    """A repository of ``estate``, by the names of its organization, project and itself."""
+    found = estate.organization(organization)
+    assert found is not None, organization
+    holder = found.project(project)
+    assert holder is not None, project
+    repository = holder.repository(name)
+    assert repository is not None, name
+    return repository
 
 
 def indented(text: str, spaces: int) -> str:

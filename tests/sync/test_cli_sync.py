@@ -47,6 +47,7 @@ from bridge.emulator import (
 )
 from bridge.emulator.estate import Repository as EstateRepository
 from bridge.sync.output import entity_schema
+from tests.support.emulator import find_repository
 from tests.support.secrets import assert_no_secrets, secret_forms
 
 Entity = dict[str, Any]
@@ -554,13 +555,7 @@ def by_name(entities: Sequence[Entity]) -> dict[str, Entity]:
 def estate_repository(launch: Launch, org: str, project: str, name: str) -> EstateRepository:
     """A repository as ``launch``'s emulator serves it (its ids, commits and dates)."""
     assert launch.estate is not None
-    organization = launch.estate.estate.organization(org)
-    assert organization is not None
-    found = organization.project(project)
-    assert found is not None
-    repository = found.repository(name)
-    assert repository is not None
-    return repository
+    return find_repository(launch.estate.estate, org, project, name)
 
 
 def iso(moment: datetime) -> str:
