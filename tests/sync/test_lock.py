@@ -17,7 +17,6 @@ pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="flock locks")
 # Another process holding the lock on argv[1] until its standard input closes.
 HOLDER = """\
 import sys
-import threading
 from pathlib import Path
 from bridge.sync.lock import lock_file
 held = lock_file(Path(sys.argv[1]))
@@ -27,18 +26,23 @@ held.release()
 """
 
 
+def _holding(path: Path) -> subprocess.Popen[str]:
+    """Another process that holds the lock on ``path`` until its standard input closes."""
+    return subprocess.Popen(
+        [sys.executable, "-c", HOLDER, str(path)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+
+
 def test_the_sidecar_is_beside_the_file(tmp_path: Path) -> None:
     assert sidecar(tmp_path / "entities.json") == tmp_path / ".entities.json.lock"
 
 
 def test_a_lock_held_by_another_process_is_refused_at_once(tmp_path: Path) -> None:
     path = tmp_path / "entities.json"
-    holder = subprocess.Popen(
-        [sys.executable, "-c", HOLDER, str(path)],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        text=True,
-    )
+    holder = _holding(path)
     try:
         assert holder.stdout is not None
         assert holder.stdout.readline() == "locked\n"
@@ -59,12 +63,7 @@ def test_a_lock_held_by_another_process_is_refused_at_once(tmp_path: Path) -> No
 
 def test_a_killed_holder_leaves_a_sidecar_that_does_not_lock(tmp_path: Path) -> None:
     path = tmp_path / "entities.json"
-    holder = subprocess.Popen(
-        [sys.executable, "-c", HOLDER, str(path)],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        text=True,
-    )
+    holder = _holding(path)
     assert holder.stdout is not None
     assert holder.stdout.readline() == "locked\n"
     holder.kill()
