@@ -34,8 +34,11 @@ from tests.support.shared import find_shared, shared_path
 pytestmark = pytest.mark.oracle
 
 
-def _compare(files: list[Path], root: Path, oracle: Oracle) -> list[str]:
+def _compare(files: list[Path], root: Path, oracle: Oracle) -> tuple[list[str], int]:
+    """The documents whose verdict or first error differs from the oracle's, and how many
+    documents were compared."""
     problems = []
+    compared = 0
     rows = oracle.run(files)
     by_file: dict[str, list[dict[str, Any]]] = {}
     for row in rows:
@@ -48,10 +51,11 @@ def _compare(files: list[Path], root: Path, oracle: Oracle) -> list[str]:
             if row["index"] is None:  # the whole file (empty)
                 assert all(d.ok for d in report.documents), file
                 continue
+            compared += 1
             why = mismatch(ours.get(row["index"]), row)
             if why:
                 problems.append(f"{file} #{row['index']}: {why}")
-    return problems
+    return problems, compared
 
 
 def _catalog_files(corpus: Path) -> list[Path]:
@@ -73,8 +77,9 @@ def test_public_corpus_matches_oracle(oracle: Oracle) -> None:
     corpus = shared_path("catalog-corpus", "public")
     files = _catalog_files(corpus)
     assert len(files) >= 150
-    problems = _compare(files, corpus, oracle)
+    problems, compared = _compare(files, corpus, oracle)
     assert not problems, "\n".join(problems)
+    assert (len(files), compared) == (200, 249)  # the README's figures
 
 
 def test_wild_corpus_matches_oracle(oracle: Oracle) -> None:
@@ -83,8 +88,9 @@ def test_wild_corpus_matches_oracle(oracle: Oracle) -> None:
     corpus = shared_path("catalog-corpus", "wild")
     files = _catalog_files(corpus)
     assert len(files) >= 380
-    problems = _compare(files, corpus, oracle)
+    problems, compared = _compare(files, corpus, oracle)
     assert not problems, f"{len(problems)} mismatches:\n" + "\n".join(problems)
+    assert (len(files), compared) == (381, 818)  # the README's figures
 
 
 # -- generated documents -------------------------------------------------------------------
@@ -358,6 +364,6 @@ def test_mutated_documents_match_oracle(
         file = folder / f"doc-{number:03d}.yaml"
         file.write_text(text, encoding="utf-8")
         files.append(file)
-    problems = _compare(files, folder, oracle)
+    problems, _ = _compare(files, folder, oracle)
     shown = [f"{p}\n--- document ---\n{Path(p.split(' #')[0]).read_text()}" for p in problems[:5]]
     assert not problems, f"{len(problems)} mismatches, first ones:\n" + "\n".join(shown)
